@@ -1,0 +1,41 @@
+# Working on the template itself. `make help` lists the targets; the two that
+# set up everything on a fresh machine are `make demo` and `make test`.
+
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+# Extra pytest arguments, e.g. make test PYTEST_ARGS="-k bake -x".
+PYTEST_ARGS ?=
+
+.PHONY: help venv demo test slurm-up slurm-down clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' Makefile | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
+
+venv: $(VENV)/.installed ## Create .venv with cookiecutter, Snakemake, the SLURM plugin and the test tools
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+demo: venv ## Bake a project with default answers and run its example on the local SLURM cluster
+	local_cluster/up.sh --if-possible
+	PATH="$(BIN):$$PATH" tools/demo.sh
+
+test: venv ## Run every test (the SLURM ones need the local cluster, started here when root)
+	local_cluster/up.sh --if-possible
+	PATH="$(BIN):$$PATH" $(BIN)/pytest $(PYTEST_ARGS)
+
+slurm-up: ## Start the local single-node SLURM cluster (root; installs SLURM and munge if missing)
+	local_cluster/up.sh
+
+slurm-down: ## Stop the daemons that slurm-up started
+	local_cluster/down.sh
+
+clean: ## Remove build/ (the demo project) and .venv
+	rm -rf build $(VENV)

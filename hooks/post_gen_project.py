@@ -1,0 +1,52 @@
+"""Finish the generated project: run bits, and a check that the profiles parse
+and hold nothing Snakemake 8+ or the SLURM plugin would refuse.
+
+Runs inside the new project and uses its own scripts/, the same code its users run.
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, "scripts")
+
+import yaml  # noqa: E402
+from profile_lint import lint_profile, load_profile  # noqa: E402
+
+SCRIPT_DIRS = ["scripts", "workflow/scripts"]
+
+
+def set_run_bits() -> None:
+    """Every file with a #! line is a command; the rest (sourced, imported) is not."""
+    for directory in SCRIPT_DIRS:
+        for path in Path(directory).iterdir():
+            if path.is_file() and path.read_bytes()[:2] == b"#!":
+                path.chmod(path.stat().st_mode | 0o111)
+
+
+def check_yaml_files() -> list[str]:
+    problems = []
+    for path in sorted(Path(".").rglob("*.yaml")):
+        try:
+            yaml.safe_load(path.read_text())
+        except yaml.YAMLError as error:
+            problems.append(f"{path} is not valid YAML: {error}")
+    for profile_dir in sorted(Path("profiles").iterdir()):
+        if (profile_dir / "config.yaml").is_file():
+            problems += lint_profile(load_profile(profile_dir), name=str(profile_dir))
+    return problems
+
+
+def main() -> int:
+    set_run_bits()
+    problems = check_yaml_files()
+    for problem in problems:
+        print(f"ERROR {problem}", file=sys.stderr)
+    if problems:
+        print("The generated project is broken; please report this as a template bug.", file=sys.stderr)
+        return 1
+    print(f"Project created in {Path.cwd()}. Next: cd there, then 'make help'.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

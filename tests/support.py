@@ -1,0 +1,84 @@
+"""Helpers for the template's tests: commands in a baked project, and expected outputs
+computed independently of the workflow (awk and sort, not the project's Python)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+VENV_BIN = str(Path(sys.executable).parent)
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent
+
+
+def project_env(**extra: str) -> dict[str, str]:
+    """The environment a user has after activating the template's venv."""
+    env = os.environ.copy()
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    env.update(extra)
+    return env
+
+
+def run(args, cwd: Path | None = None, timeout: float = 120, env: dict | None = None, check: bool = False):
+    done = subprocess.run(
+        args, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env or project_env()
+    )
+    if check and done.returncode != 0:
+        raise AssertionError(f"{args} exited {done.returncode}\nstdout:\n{done.stdout}\nstderr:\n{done.stderr}")
+    return done
+
+
+def make(project: Path, *targets: str, timeout: float = 120, check: bool = True, env: dict | None = None):
+    """make TARGETS in the project directory, as a user who has cd'ed there."""
+    return run(["make", *targets], cwd=project, timeout=timeout, check=check, env=env)
+
+
+def cluster_answers() -> bool:
+    try:
+        return subprocess.run(["sinfo", "--noheader"], capture_output=True, timeout=5).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def status_json(project: Path) -> dict:
+    done = run([sys.executable, str(project / "scripts" / "status.py"), "--json"], timeout=30)
+    return json.loads(done.stdout)
+
+
+def wait_for_state(project: Path, states: set[str], timeout: float = 300, poll: float = 2) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        status = status_json(project)
+        if status["state"] in states:
+            return status
+        if time.monotonic() > deadline:
+            raise AssertionError(f"state stayed {status['state']!r}, not one of {states}, for {timeout} s: {status}")
+        time.sleep(poll)
+
+
+def expected_sorted_family(bed: Path, name_pattern: str) -> str:
+    """Header lines first, then the intervals whose name matches, by chromosome, start, end."""
+    script = r"""
+        awk -F'\t' -v headers="$2/headers" '
+            BEGIN { pattern = ENVIRON["NAME_PATTERN"] }
+            /^(track|browser|#)/ { print > headers; next }
+            NF > 0 && (pattern == "" || $4 ~ pattern)' "$1" |
+        LC_ALL=C sort -s -t "$(printf '\t')" -k1,1 -k2,2n -k3,3n > "$2/data"
+        touch "$2/headers"
+        cat "$2/headers" "$2/data"
+    """
+    with tempfile.TemporaryDirectory() as scratch:
+        done = subprocess.run(
+            ["bash", "-c", script, "expected", str(bed), scratch],
+            capture_output=True, text=True, check=True, env={**os.environ, "NAME_PATTERN": name_pattern},
+        )
+    return done.stdout
+
+
+def set_config(project: Path, samples: dict[str, str], family_pattern: str) -> None:
+    config = {"samples": samples, "family_pattern": family_pattern}
+    (project / "config" / "config.yaml").write_text(json.dumps(config, indent=2) + "\n")

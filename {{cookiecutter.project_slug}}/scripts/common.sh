@@ -1,0 +1,78 @@
+# Shared by the project's scripts (sourced, not run): absolute paths, the
+# Snakemake to use, the coordinator's record, and SLURM queries that can never
+# hang. Every path is absolute, so the scripts work from any directory.
+# shellcheck shell=bash
+# shellcheck disable=SC2034  # the variables are used by the scripts that source this file
+
+PROJECT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+SNAKEFILE="$PROJECT_DIR/workflow/Snakefile"
+SLURM_PROFILE="$PROJECT_DIR/profiles/slurm"
+LOCAL_PROFILE="$PROJECT_DIR/profiles/local"
+COORDINATOR_DIR="$PROJECT_DIR/logs/coordinator"
+LATEST_JOB_FILE="$COORDINATOR_DIR/latest_job_id"
+LOCKS_DIR="$PROJECT_DIR/.snakemake/locks"
+# Longest any single SLURM command may take before we give up on the controller.
+SLURM_TIMEOUT_S="${SLURM_TIMEOUT_S:-5}"
+
+# Exit codes shared by the lifecycle scripts (README: "Exit codes").
+readonly EXIT_FAILED=1 EXIT_USAGE=2 EXIT_ACTIVE=3 EXIT_NONE=4 EXIT_NO_CONTROLLER=5
+
+die() {
+    local code="$1"
+    shift
+    echo "$(basename "$0"): $*" >&2
+    exit "$code"
+}
+
+# The snakemake executable: $SNAKEMAKE, else the project's .venv, else PATH.
+find_snakemake() {
+    local candidate="${SNAKEMAKE:-}"
+    if [[ -z "$candidate" && -x "$PROJECT_DIR/.venv/bin/snakemake" ]]; then
+        candidate="$PROJECT_DIR/.venv/bin/snakemake"
+    fi
+    if [[ -z "$candidate" ]]; then
+        candidate="$(command -v snakemake || true)"
+    fi
+    if [[ -z "$candidate" || ! -x "$candidate" ]]; then
+        die "$EXIT_FAILED" "snakemake not found: run 'make venv', activate the environment that has it, or set SNAKEMAKE=/path/to/snakemake"
+    fi
+    # Absolute, so that the coordinator job runs this very installation.
+    echo "$(cd "$(dirname "$candidate")" && pwd -P)/$(basename "$candidate")"
+}
+
+slurm_cmd() {
+    timeout "$SLURM_TIMEOUT_S" "$@"
+}
+
+latest_job_id() {
+    [[ -s "$LATEST_JOB_FILE" ]] && tr -dc '0-9' <"$LATEST_JOB_FILE"
+}
+
+coordinator_log() {
+    echo "$COORDINATOR_DIR/$1.log"
+}
+
+# The state of this project's run (none, pending, running, completed, failed,
+# cancelled, timeout, stale, unknown), as scripts/status.py decides it; its
+# exit status is status.py's (5: the controller did not answer).
+coordinator_state() {
+    python3 "$PROJECT_DIR/scripts/status.py" --field state
+}
+
+locks_present() {
+    [[ -d "$LOCKS_DIR" ]] && [[ -n "$(ls -A "$LOCKS_DIR" 2>/dev/null)" ]]
+}
+
+# The run id the SLURM plugin gives every rule job of one run (their job name).
+run_id_of_log() {
+    [[ -f "$1" ]] && sed -n 's/^SLURM run ID: //p' "$1" | tail -n 1
+}
+
+# Cancel the rule jobs a coordinator's run left in the queue, if any.
+cancel_rule_jobs_of() {
+    local run_id
+    run_id="$(run_id_of_log "$(coordinator_log "$1")" || true)"
+    [[ -z "$run_id" ]] && return 0
+    echo "cancelling the rule jobs of run $run_id" >&2
+    slurm_cmd scancel --name "$run_id"
+}

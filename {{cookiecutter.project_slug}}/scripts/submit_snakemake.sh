@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Submit the Snakemake coordinator as its own SLURM job and print its job id at
+# once; it then submits the rule jobs. Nothing runs in your terminal, so closing
+# it (or a command time limit) cannot kill the run.
+#
+# Usage: scripts/submit_snakemake.sh [SNAKEMAKE_ARGS...]
+# Exit codes: 0 submitted (job id on stdout); 1 sbatch or recovery failed;
+# 3 this project's coordinator is already pending or running (its id on stdout);
+# 5 the SLURM controller did not answer.
+set -euo pipefail
+# shellcheck source=scripts/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+# shellcheck source=profiles/slurm/coordinator.env
+source "$SLURM_PROFILE/coordinator.env"
+
+if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
+    sed -n '2,10s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+    exit 0
+fi
+
+snakemake_bin="$(find_snakemake)"
+mkdir -p "$COORDINATOR_DIR"
+
+# Two submissions at once would both see no coordinator.
+exec 9>"$COORDINATOR_DIR/.submit.lock"
+flock --nonblock 9 || die "$EXIT_ACTIVE" "another submission of this project is in progress"
+
+previous_job="$(latest_job_id || true)"
+state="$(coordinator_state)" || true
+extra_args=()
+case "$state" in
+    pending | running)
+        echo "$previous_job"
+        die "$EXIT_ACTIVE" "coordinator job $previous_job is already $state; follow it with 'make status' or stop it with 'make cancel'"
+        ;;
+    unknown)
+        die "$EXIT_NO_CONTROLLER" "the SLURM controller did not answer within ${SLURM_TIMEOUT_S} s; nothing was submitted"
+        ;;
+    stale)
+        # The last coordinator died without releasing its lock (killed, node
+        # failure): stop its orphaned rule jobs, release the lock, and let the
+        # new run redo whatever was incomplete. Finished outputs are kept.
+        echo "submit: coordinator job $previous_job ended without releasing its lock; recovering" >&2
+        cancel_rule_jobs_of "$previous_job" ||
+            die "$EXIT_NO_CONTROLLER" "could not cancel the rule jobs left from job $previous_job; nothing was submitted"
+        "$snakemake_bin" --snakefile "$SNAKEFILE" --directory "$PROJECT_DIR" --unlock >/dev/null 2>&1 ||
+            die "$EXIT_FAILED" "could not release the stale lock in $LOCKS_DIR; try 'make unlock'"
+        echo "submit: released the stale lock" >&2
+        extra_args+=(--rerun-incomplete)
+        ;;
+    *)
+        if locks_present; then
+            die "$EXIT_FAILED" "$LOCKS_DIR holds a lock that no coordinator of this project left: if no Snakemake is running in this project, release it with 'make unlock'"
+        fi
+        ;;
+esac
+
+# Conflicting settings inherited from an interactive allocation or a user's
+# shell: memory limits that srun refuses to combine, and export settings that
+# would start the jobs without PATH. SLURM_CONF and the like are kept.
+unset SLURM_MEM_PER_NODE SLURM_MEM_PER_CPU SLURM_MEM_PER_GPU \
+    SBATCH_MEM_PER_NODE SBATCH_MEM_PER_CPU SBATCH_MEM_PER_GPU \
+    SLURM_EXPORT_ENV SBATCH_EXPORT
+export USER="${USER:-$(id -un)}"
+
+sbatch_args=(
+    --parsable
+    --job-name "$(basename "$PROJECT_DIR")_coordinator"
+    --partition "$COORDINATOR_PARTITION"
+    --time "$COORDINATOR_TIME"
+    --nodes 1 --ntasks 1 --cpus-per-task 1
+    --mem-per-cpu "${COORDINATOR_MEM_PER_CPU_MB}M"
+    --signal "B:USR1@$COORDINATOR_WALLTIME_WARNING_S"
+    --chdir "$PROJECT_DIR"
+    # sbatch expands % in file names; %% is a literal one.
+    --output "${COORDINATOR_DIR//%/%%}/%j.log"
+    --export ALL
+)
+if [[ -n "$COORDINATOR_ACCOUNT" ]]; then
+    sbatch_args+=(--account "$COORDINATOR_ACCOUNT")
+fi
+
+submitted="$(slurm_cmd sbatch "${sbatch_args[@]}" "$PROJECT_DIR/scripts/run_coordinator.sh" \
+    "$PROJECT_DIR" "$snakemake_bin" "${extra_args[@]}" "$@")" && code=0 || code=$?
+if [[ "$code" -eq 124 ]]; then
+    die "$EXIT_NO_CONTROLLER" "the SLURM controller did not answer within ${SLURM_TIMEOUT_S} s; nothing was submitted"
+elif [[ "$code" -ne 0 ]]; then
+    die "$EXIT_FAILED" "sbatch did not accept the coordinator job (see its message above)"
+fi
+job_id="${submitted%%;*}"
+[[ "$job_id" =~ ^[0-9]+$ ]] || die "$EXIT_FAILED" "sbatch answered '$submitted' instead of a job id"
+
+echo "$job_id" >"$LATEST_JOB_FILE.new"
+mv "$LATEST_JOB_FILE.new" "$LATEST_JOB_FILE"
+echo "$job_id"
+echo "submit: coordinator job $job_id submitted; follow it with 'make status' (log: logs/coordinator/$job_id.log)" >&2
