@@ -18,6 +18,7 @@ from types import ModuleType
 
 from jinja2 import Environment, pass_context
 from jinja2.ext import Extension
+from jinja2.sandbox import SandboxedEnvironment, safe_range
 
 PROJECT_TEMPLATE_DIR = "{{cookiecutter.project_slug}}"
 OFFLINE_ENV = "SLURM_TEMPLATE_OFFLINE"
@@ -94,9 +95,33 @@ def status_command(context) -> str:
     return module.resolve_status_command(context["cookiecutter"]["status_command"], facts)
 
 
+# The parts of Jinja's sandbox that decide what a template may touch.
+SANDBOX_METHODS = ("getattr", "getitem", "call", "is_safe_attribute", "is_safe_callable",
+                   "unsafe_undefined", "wrap_str_format", "call_binop", "call_unop")
+
+
+def sandbox(environment: Environment) -> None:
+    """Turn cookiecutter's environment into Jinja's sandbox.
+
+    Cookiecutter renders answers given on its command line (--no-input key=value)
+    as templates, so an answer such as {{ cycler.__init__.__globals__.os... }}
+    would run code before any hook could refuse it. In the sandbox, Python
+    internals are out of reach and rendering stops with a SecurityError.
+    """
+    environment.sandboxed = True
+    environment.intercepted_binops = SandboxedEnvironment.intercepted_binops
+    environment.intercepted_unops = SandboxedEnvironment.intercepted_unops
+    environment.binop_table = SandboxedEnvironment.default_binop_table.copy()
+    environment.unop_table = SandboxedEnvironment.default_unop_table.copy()
+    environment.globals["range"] = safe_range
+    for name in SANDBOX_METHODS:
+        setattr(environment, name, getattr(SandboxedEnvironment, name).__get__(environment))
+
+
 class AnswerFilters(Extension):
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
+        sandbox(environment)
         environment.filters.update({name: _filter(name) for name in FILTER_NAMES})
         environment.globals.update(
             template_scripts_dir=template_scripts_dir,

@@ -8,12 +8,14 @@ fails the session.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
-from support import cluster_answers
+from support import cancel_everything_of, cluster_answers, node_ready
 
 REQUIRE_SLURM = os.environ.get("REQUIRE_SLURM") == "1"
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -59,6 +61,8 @@ def bake(cookies, monkeypatch):
     that a partition name of another cluster can be baked here.
     """
 
+    baked: list[Path] = []
+
     def _bake(live: bool = False, **answers) -> Path:
         if live:
             monkeypatch.delenv("SLURM_TEMPLATE_OFFLINE", raising=False)
@@ -67,9 +71,12 @@ def bake(cookies, monkeypatch):
         result = cookies.bake(extra_context=answers)
         assert result.exception is None, f"baking failed: {result.exception!r}"
         assert result.exit_code == 0
-        return Path(result.project_path)
+        baked.append(Path(result.project_path))
+        return baked[-1]
 
-    return _bake
+    yield _bake
+    for project in baked:
+        cancel_everything_of(project)
 
 
 @pytest.fixture
@@ -78,3 +85,32 @@ def git_init():
         subprocess.run(["git", "init", "-q", str(path)], check=True)
 
     return _init
+
+
+@pytest.fixture
+def slurmctld_stopped():
+    """The local cluster's controller really stopped for the test, then started again."""
+    pidfile = Path("/run/slurmctld.pid")
+    assert pidfile.is_file(), "slurmctld of the local cluster (make slurm-up) is not running"
+    pid = int(pidfile.read_text())
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while _alive(pid):
+        assert time.monotonic() < deadline, f"slurmctld (pid {pid}) did not stop"
+        time.sleep(0.2)
+    try:
+        yield
+    finally:
+        subprocess.run(["/usr/sbin/slurmctld"], check=True)
+        deadline = time.monotonic() + 60
+        while not node_ready():
+            assert time.monotonic() < deadline, "the local cluster did not come back after slurmctld restarted"
+            time.sleep(0.5)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

@@ -19,6 +19,9 @@ def project_env(**extra: str) -> dict[str, str]:
     """The environment a user has after activating the template's venv."""
     env = os.environ.copy()
     env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    # Tests run under `make test`; a user's make in the project is not a sub-make.
+    for name in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES"):
+        env.pop(name, None)
     env.update(extra)
     return env
 
@@ -42,6 +45,14 @@ def cluster_answers() -> bool:
         return subprocess.run(["sinfo", "--noheader"], capture_output=True, timeout=5).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
+
+
+def node_ready() -> bool:
+    try:
+        done = subprocess.run(["sinfo", "--noheader", "--Node", "--format=%t"], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0 and done.stdout.strip().startswith(("idle", "mix", "alloc"))
 
 
 def status_json(project: Path) -> dict:
@@ -82,3 +93,15 @@ def expected_sorted_family(bed: Path, name_pattern: str) -> str:
 def set_config(project: Path, samples: dict[str, str], family_pattern: str) -> None:
     config = {"samples": samples, "family_pattern": family_pattern}
     (project / "config" / "config.yaml").write_text(json.dumps(config, indent=2) + "\n")
+
+
+def cancel_everything_of(project: Path) -> None:
+    """Leave no job of this project in the queue (teardown after a failed test)."""
+    coordinator_dir = project / "logs" / "coordinator"
+    if not coordinator_dir.is_dir():
+        return
+    for log in coordinator_dir.glob("*.log"):
+        subprocess.run(["scancel", log.stem], capture_output=True, timeout=10)
+        for line in log.read_text(errors="replace").splitlines():
+            if line.startswith("SLURM run ID: "):
+                subprocess.run(["scancel", "--name", line.split(": ", 1)[1]], capture_output=True, timeout=10)

@@ -299,6 +299,11 @@ RULES: dict[str, Callable[[str, object], Checked]] = {
 }
 
 
+# Answers whose default is another answer (cookiecutter.json): refusing the copy
+# of an already refused value would only repeat the same line.
+DEFAULTS_FROM = {"coordinator_partition": "slurm_partition"}
+
+
 @dataclass
 class Verdict:
     values: dict
@@ -309,14 +314,19 @@ class Verdict:
 def check_answers(answers: dict) -> Verdict:
     """Check every known answer; unknown and private keys are passed over."""
     verdict = Verdict(values={}, errors=[], warnings=[])
+    refused = set()
     for field, rule in RULES.items():
         if field not in answers:
             verdict.errors.append(f"{field}: missing; the template asks for it")
+            continue
+        source = DEFAULTS_FROM.get(field)
+        if source in refused and answers[field] == answers.get(source):
             continue
         try:
             checked = rule(field, answers[field])
         except AnswerError as error:
             verdict.errors.append(str(error))
+            refused.add(field)
             continue
         verdict.values[field] = checked.value
         verdict.warnings.extend(checked.warnings)

@@ -1,0 +1,47 @@
+"""Answers checked against the live local cluster: partitions, accounting, and a
+controller that does not answer."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import yaml
+
+from test_answers import cookiecutter
+
+pytestmark = pytest.mark.slurm
+
+
+def test_missing_partition_is_refused_with_the_real_list(tmp_path):
+    done = cookiecutter(tmp_path, {"slurm_partition": "debug,gpu", "coordinator_partition": "long"}, offline=False)
+    assert done.returncode != 0
+    assert ("ERROR slurm_partition: 'debug,gpu' names gpu, which this cluster does not have. "
+            "Accepted: debug, long. Example: debug") in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sacct_is_refused_where_accounting_is_off(tmp_path):
+    done = cookiecutter(tmp_path, {"status_command": "sacct"}, offline=False)
+    assert done.returncode != 0
+    assert "ERROR status_command: 'sacct' needs SLURM accounting, which this cluster has disabled" in done.stderr
+
+
+def test_auto_status_command_becomes_squeue_without_accounting(tmp_path):
+    done = cookiecutter(tmp_path, {"slurm_partition": "long"}, offline=False)
+    assert done.returncode == 0, done.stderr
+    assert "WARNING" not in done.stderr
+    profile = yaml.safe_load((tmp_path / "repeat_family_analysis/profiles/slurm/config.yaml").read_text())
+    assert profile["slurm-status-command"] == "squeue"
+    assert profile["default-resources"]["slurm_partition"] == "long"
+
+
+def test_a_silent_controller_costs_one_timeout_and_a_warning(tmp_path, slurmctld_stopped):
+    started = time.monotonic()
+    done = cookiecutter(tmp_path, {}, offline=False, timeout=30)
+    elapsed = time.monotonic() - started
+    assert done.returncode == 0, done.stderr
+    assert elapsed < 10, f"baking took {elapsed:.1f} s with the controller down"
+    assert "WARNING cluster checks skipped: the SLURM controller did not answer" in done.stderr
+    profile = yaml.safe_load((tmp_path / "repeat_family_analysis/profiles/slurm/config.yaml").read_text())
+    assert profile["slurm-status-command"] == "squeue"
