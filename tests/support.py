@@ -105,3 +105,87 @@ def cancel_everything_of(project: Path) -> None:
         for line in log.read_text(errors="replace").splitlines():
             if line.startswith("SLURM run ID: "):
                 subprocess.run(["scancel", "--name", line.split(": ", 1)[1]], capture_output=True, timeout=10)
+
+
+TEST_RULES = """
+
+rule slow_copy:
+    input:
+        "results/{name}.sorted.bed",
+    output:
+        "results/{name}.slow.bed",
+    log:
+        "logs/rules/slow_copy/{name}.log",
+    shell:
+        "sleep SLEEP_SECONDS; cp {input:q} {output:q} 2> {log:q}"
+
+
+rule environment_report:
+    output:
+        "results/environment.txt",
+    log:
+        "logs/rules/environment_report.log",
+    resources:
+        mem_mb_per_cpu=500,
+    shell:
+        "env > {output:q} 2> {log:q}"
+"""
+
+
+def add_test_rules(project: Path, sleep_seconds: int = 40) -> None:
+    """A slow step after the example (results/<name>.slow.bed) and a rule that
+    records its environment, as a user would add rules to the workflow."""
+    (project / "workflow" / "rules" / "test_steps.smk").write_text(
+        TEST_RULES.replace("SLEEP_SECONDS", str(sleep_seconds))
+    )
+    snakefile = project / "workflow" / "Snakefile"
+    snakefile.write_text(snakefile.read_text() + '\n\ninclude: "rules/test_steps.smk"\n')
+
+
+def submit(project: Path, *targets: str, env: dict | None = None) -> str:
+    """`make submit` with Snakemake targets; returns the coordinator's job id."""
+    args = [f"ARGS={' '.join(targets)}"] if targets else []
+    done = make(project, "submit", *args, timeout=30, env=env)
+    job_id = done.stdout.strip().splitlines()[-1]
+    assert job_id.isdigit(), done.stdout + done.stderr
+    return job_id
+
+
+def coordinator_snakemake_pid(job_id: str) -> int:
+    """Pid of the Snakemake that the coordinator job's batch script started."""
+    batch_script = f"job{int(job_id):05d}/slurm_script".encode()
+    batch_pids = set()
+    parents = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+            stat = (proc / "stat").read_text()
+        except OSError:
+            continue
+        parents[int(proc.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+        if batch_script in cmdline:
+            batch_pids.add(int(proc.name))
+    children = [pid for pid, parent in parents.items() if parent in batch_pids]
+    assert len(children) == 1, f"expected one Snakemake under the batch script of job {job_id}: {children}"
+    return children[0]
+
+
+def queued_jobs(name: str) -> list[str]:
+    done = subprocess.run(["squeue", "--noheader", "--name", name, "--format=%i %T"],
+                          capture_output=True, text=True, timeout=10, check=True)
+    return [line for line in done.stdout.splitlines() if line.split()[1] in
+            {"PENDING", "RUNNING", "CONFIGURING", "COMPLETING", "SUSPENDED"}]
+
+
+def run_id_of(project: Path, job_id: str) -> str:
+    log = (project / "logs" / "coordinator" / f"{job_id}.log").read_text()
+    return log.split("SLURM run ID: ", 1)[1].split()[0]
+
+
+def wait_until(predicate, timeout: float, message: str, poll: float = 1) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, message
+        time.sleep(poll)

@@ -55,12 +55,21 @@ case "$state" in
         ;;
 esac
 
-# Conflicting settings inherited from an interactive allocation or a user's
-# shell: memory limits that srun refuses to combine, and export settings that
-# would start the jobs without PATH. SLURM_CONF and the like are kept.
+container="${APPTAINER_CONTAINER:-${SINGULARITY_CONTAINER:-}}"
+if [[ -n "$container" ]]; then
+    echo "submit: WARNING: you are inside an Apptainer/Singularity container ($container): the coordinator and" \
+        "the rule jobs run on the cluster outside it, so $snakemake_bin and every tool the rules call must exist" \
+        "there too ('make doctor' checks)" >&2
+fi
+
+# Conflicting settings inherited from an interactive allocation, a container
+# or a user's shell: memory limits that srun refuses to combine, export
+# settings that would start the jobs without PATH, and the marks of a
+# container the jobs do not run in. SLURM_CONF and the like are kept.
 unset SLURM_MEM_PER_NODE SLURM_MEM_PER_CPU SLURM_MEM_PER_GPU \
     SBATCH_MEM_PER_NODE SBATCH_MEM_PER_CPU SBATCH_MEM_PER_GPU \
-    SLURM_EXPORT_ENV SBATCH_EXPORT
+    SLURM_EXPORT_ENV SBATCH_EXPORT \
+    APPTAINER_CONTAINER APPTAINER_NAME SINGULARITY_CONTAINER SINGULARITY_NAME
 export USER="${USER:-$(id -un)}"
 
 sbatch_args=(
