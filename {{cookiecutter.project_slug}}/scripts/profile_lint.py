@@ -38,7 +38,7 @@ PLUGIN_MANAGED_FLAGS = {
     "-c": "cpus_per_task", "--ntasks": "tasks", "-n": "tasks", "--nodes": "nodes", "-N": "nodes",
     "--chdir": "(set by the plugin)", "-D": "(set by the plugin)",
 }
-FLAG_RE = re.compile(r"(?:^|\s)(--?[A-Za-z][A-Za-z-]*)")
+FLAG_RE = re.compile(r"""(?:^|[\s'"])(--?[A-Za-z][A-Za-z-]*)""")
 
 
 def resources_as_dict(value) -> dict:

@@ -3,8 +3,10 @@
 # once; it then submits the rule jobs. Nothing runs in your terminal, so closing
 # it (or a command time limit) cannot kill the run.
 #
-# Usage: scripts/submit_snakemake.sh [SNAKEMAKE_ARGS...]
-# Exit codes: 0 submitted (job id on stdout); 1 sbatch or recovery failed;
+# Usage: scripts/submit_snakemake.sh [--skip-doctor] [SNAKEMAKE_ARGS...]
+#   The quick checks of scripts/doctor.py run first; a FAIL stops the
+#   submission unless --skip-doctor is given.
+# Exit codes: 0 submitted (job id on stdout); 1 a check failed, sbatch refused, or recovery failed;
 # 3 this project's coordinator is already pending or running (its id on stdout);
 # 5 the SLURM controller did not answer.
 set -euo pipefail
@@ -13,13 +15,28 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 # shellcheck source=profiles/slurm/coordinator.env
 source "$SLURM_PROFILE/coordinator.env"
 
-if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
-    sed -n '2,10s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
-    exit 0
-fi
+case "${1:-}" in
+    -h | --help)
+        sed -n '2,13s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+        exit 0
+        ;;
+    --skip-doctor)
+        skip_doctor=1
+        shift
+        ;;
+    *) skip_doctor=0 ;;
+esac
 
 snakemake_bin="$(find_snakemake)"
 mkdir -p "$COORDINATOR_DIR"
+
+if [[ "$skip_doctor" -eq 0 ]]; then
+    # Only the WARN and FAIL lines: the PASS ones are noise here.
+    checks="$(python3 "$PROJECT_DIR/scripts/doctor.py" --quick)" && doctor_ok=1 || doctor_ok=0
+    grep -v '^PASS' <<<"$checks" >&2 || true
+    [[ "$doctor_ok" -eq 1 ]] ||
+        die "$EXIT_FAILED" "nothing was submitted: fix the FAIL above, or submit anyway with --skip-doctor (make submit SKIP_DOCTOR=1)"
+fi
 
 # Two submissions at once would both see no coordinator.
 exec 9>"$COORDINATOR_DIR/.submit.lock"
@@ -54,13 +71,6 @@ case "$state" in
         fi
         ;;
 esac
-
-container="${APPTAINER_CONTAINER:-${SINGULARITY_CONTAINER:-}}"
-if [[ -n "$container" ]]; then
-    echo "submit: WARNING: you are inside an Apptainer/Singularity container ($container): the coordinator and" \
-        "the rule jobs run on the cluster outside it, so $snakemake_bin and every tool the rules call must exist" \
-        "there too ('make doctor' checks)" >&2
-fi
 
 # Conflicting settings inherited from an interactive allocation, a container
 # or a user's shell: memory limits that srun refuses to combine, export
