@@ -18,7 +18,7 @@ from types import ModuleType
 
 from jinja2 import Environment, pass_context
 from jinja2.ext import Extension
-from jinja2.sandbox import SandboxedEnvironment, safe_range
+from jinja2.sandbox import SandboxedEnvironment, modifies_known_mutable, safe_range
 
 PROJECT_TEMPLATE_DIR = "{{cookiecutter.project_slug}}"
 OFFLINE_ENV = "SLURM_TEMPLATE_OFFLINE"
@@ -96,8 +96,15 @@ def status_command(context) -> str:
 
 
 # The parts of Jinja's sandbox that decide what a template may touch.
-SANDBOX_METHODS = ("getattr", "getitem", "call", "is_safe_attribute", "is_safe_callable",
+SANDBOX_METHODS = ("getattr", "getitem", "call", "is_safe_callable",
                    "unsafe_undefined", "wrap_str_format", "call_binop", "call_unop")
+
+
+def is_safe_attribute(environment, obj, attr, value) -> bool:
+    """Jinja's immutable sandbox: no Python internals, and no changing of lists and
+    dicts, so an answer cannot rewrite the other answers or the template settings."""
+    return (SandboxedEnvironment.is_safe_attribute(environment, obj, attr, value)
+            and not modifies_known_mutable(obj, attr))
 
 
 def sandbox(environment: Environment) -> None:
@@ -105,8 +112,9 @@ def sandbox(environment: Environment) -> None:
 
     Cookiecutter renders answers given on its command line (--no-input key=value)
     as templates, so an answer such as {{ cycler.__init__.__globals__.os... }}
-    would run code before any hook could refuse it. In the sandbox, Python
-    internals are out of reach and rendering stops with a SecurityError.
+    would run code before any hook could refuse it, or {{ cookiecutter.update(...) }}
+    would rewrite other answers. In the sandbox, Python internals and changes to
+    the answers are out of reach and rendering stops with a SecurityError.
     """
     environment.sandboxed = True
     environment.intercepted_binops = SandboxedEnvironment.intercepted_binops
@@ -116,6 +124,7 @@ def sandbox(environment: Environment) -> None:
     environment.globals["range"] = safe_range
     for name in SANDBOX_METHODS:
         setattr(environment, name, getattr(SandboxedEnvironment, name).__get__(environment))
+    environment.is_safe_attribute = is_safe_attribute.__get__(environment)
 
 
 class AnswerFilters(Extension):

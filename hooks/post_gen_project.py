@@ -31,8 +31,11 @@ def check_yaml_files() -> list[str]:
         except yaml.YAMLError as error:
             problems.append(f"{path} is not valid YAML: {error}")
     for profile_dir in sorted(Path("profiles").iterdir()):
-        if (profile_dir / "config.yaml").is_file():
-            problems += lint_profile(load_profile(profile_dir), name=str(profile_dir))
+        try:
+            profile = load_profile(profile_dir)
+        except (OSError, ValueError, yaml.YAMLError):
+            continue  # reported above
+        problems += lint_profile(profile, name=str(profile_dir))
     return problems
 
 

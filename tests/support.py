@@ -40,6 +40,9 @@ def make(project: Path, *targets: str, timeout: float = 120, check: bool = True,
     return run(["make", *targets], cwd=project, timeout=timeout, check=check, env=env)
 
 
+ACTIVE_STATES = {"PENDING", "RUNNING", "CONFIGURING", "COMPLETING", "SUSPENDED"}
+
+
 def cluster_answers() -> bool:
     try:
         return subprocess.run(["sinfo", "--noheader"], capture_output=True, timeout=5).returncode == 0
@@ -96,15 +99,27 @@ def set_config(project: Path, samples: dict[str, str], family_pattern: str) -> N
 
 
 def cancel_everything_of(project: Path) -> None:
-    """Leave no job of this project in the queue (teardown after a failed test)."""
+    """Leave no job of this project in the queue (teardown after a failed test),
+    and wait until they are gone, so that nothing writes into the directory later."""
     coordinator_dir = project / "logs" / "coordinator"
     if not coordinator_dir.is_dir():
         return
-    for log in coordinator_dir.glob("*.log"):
-        subprocess.run(["scancel", log.stem], capture_output=True, timeout=10)
-        for line in log.read_text(errors="replace").splitlines():
-            if line.startswith("SLURM run ID: "):
-                subprocess.run(["scancel", "--name", line.split(": ", 1)[1]], capture_output=True, timeout=10)
+    coordinators = [log.stem for log in coordinator_dir.glob("*.log")]
+    run_ids = [line.split(": ", 1)[1] for log in coordinator_dir.glob("*.log")
+               for line in log.read_text(errors="replace").splitlines() if line.startswith("SLURM run ID: ")]
+    if coordinators:
+        subprocess.run(["scancel", *coordinators], capture_output=True, timeout=10)
+    for run_id in run_ids:
+        subprocess.run(["scancel", "--name", run_id], capture_output=True, timeout=10)
+
+    def active() -> bool:
+        states = subprocess.run(["squeue", "--noheader", "--format=%T", "--jobs", ",".join(coordinators)],
+                                capture_output=True, text=True, timeout=10).stdout.split() if coordinators else []
+        return bool(set(states) & ACTIVE_STATES) or any(queued_jobs(run_id) for run_id in run_ids)
+
+    deadline = time.monotonic() + 60
+    while active() and time.monotonic() < deadline:
+        time.sleep(1)
 
 
 TEST_RULES = """
@@ -175,8 +190,7 @@ def coordinator_snakemake_pid(job_id: str) -> int:
 def queued_jobs(name: str) -> list[str]:
     done = subprocess.run(["squeue", "--noheader", "--name", name, "--format=%i %T"],
                           capture_output=True, text=True, timeout=10, check=True)
-    return [line for line in done.stdout.splitlines() if line.split()[1] in
-            {"PENDING", "RUNNING", "CONFIGURING", "COMPLETING", "SUSPENDED"}]
+    return [line for line in done.stdout.splitlines() if line.split()[1] in ACTIVE_STATES]
 
 
 def run_id_of(project: Path, job_id: str) -> str:

@@ -59,6 +59,12 @@ BAD_ANSWERS = [
     ("apptainer_bind", "/a /b"),
     ("apptainer_image", "ubuntu:22.04"),
     ("apptainer_image", "http://example.org/tool.sif"),
+    # Digits that are not ASCII, and numbers too large for a float.
+    ("latency_wait", "²"),
+    ("max_jobs", "①"),
+    ("default_mem_mb", "٣G"),
+    ("default_mem_mb", "9" * 400),
+    ("coordinator_time", "9" * 400 + "m"),
     # Injection attempts: shell, command substitution, YAML structure.
     ("slurm_partition", f"debug; touch {MARKER}"),
     ("slurm_partition", f"debug && touch {MARKER}"),
@@ -141,6 +147,13 @@ def test_a_template_expression_in_an_answer_runs_nothing(tmp_path, marker):
     done = cookiecutter(tmp_path, {"author": f"{{{{ cycler.__init__.__globals__.os.system('touch {MARKER}') }}}}"})
     assert done.returncode != 0
     assert "SecurityError" in done.stderr and "unsafe" in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_answer_cannot_rewrite_other_answers_or_settings(tmp_path, marker):
+    done = cookiecutter(tmp_path, {"description": '{{ cookiecutter.update({"_new_lines": "\\r\\n"}) or "x" }}'})
+    assert done.returncode != 0
+    assert "SecurityError: access to attribute 'update'" in done.stderr
     assert list(tmp_path.iterdir()) == []
 
 

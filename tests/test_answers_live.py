@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slurm
 def test_missing_partition_is_refused_with_the_real_list(tmp_path):
     done = cookiecutter(tmp_path, {"slurm_partition": "debug,gpu", "coordinator_partition": "long"}, offline=False)
     assert done.returncode != 0
-    assert ("ERROR slurm_partition: 'debug,gpu' names gpu, which this cluster does not have. "
+    assert ("ERROR slurm_partition: 'debug,gpu' lists gpu, which is not a partition of this cluster. "
             "Accepted: debug, long. Example: debug") in done.stderr
     assert list(tmp_path.iterdir()) == []
 
@@ -45,3 +45,16 @@ def test_a_silent_controller_costs_one_timeout_and_a_warning(tmp_path, slurmctld
     assert "WARNING cluster checks skipped: the SLURM controller did not answer" in done.stderr
     profile = yaml.safe_load((tmp_path / "repeat_family_analysis/profiles/slurm/config.yaml").read_text())
     assert profile["slurm-status-command"] == "squeue"
+
+
+def test_a_missing_partition_shared_by_the_coordinator_is_reported_once(tmp_path):
+    done = cookiecutter(tmp_path, {"slurm_partition": "gpu"}, offline=False)
+    errors = [line for line in done.stderr.splitlines() if line.startswith("ERROR ")]
+    assert errors == ["ERROR slurm_partition: 'gpu' is not a partition of this cluster. "
+                      "Accepted: debug, long. Example: debug"]
+
+
+def test_an_account_that_cannot_be_checked_is_said_so(tmp_path):
+    done = cookiecutter(tmp_path, {"slurm_account": "lab9"}, offline=False)
+    assert done.returncode == 0, done.stderr
+    assert "WARNING slurm_account: 'lab9' was not checked: this cluster has accounting disabled" in done.stderr

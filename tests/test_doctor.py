@@ -52,8 +52,8 @@ def test_a_clean_project_on_a_healthy_cluster_passes_everything(bake):
     assert code == 0
     assert {c["status"] for c in checks.values()} == {"PASS"}, checks
     assert set(checks) == {"container", "export-env", "inherited-memory", "inside-slurm-job", "latency-wait",
-                           "container-directives", "profile-lint", "working-directory", "versions", "cluster",
-                           "stale-lock"}
+                           "container-directives", "profile-lint", "project-path", "working-directory", "versions",
+                           "cluster", "stale-lock"}
     assert "PASS  cluster" in make(project, "doctor").stdout
 
 
@@ -151,6 +151,20 @@ def test_a_lock_left_by_a_killed_local_run(bake):
     assert checks["stale-lock"]["fix"] == "make unlock (if no Snakemake runs in this project)"
 
 
+def test_a_percent_sign_in_the_project_path(tmp_path):
+    from test_answers import cookiecutter
+
+    parent = tmp_path / "runs 100%"
+    parent.mkdir()
+    assert cookiecutter(parent, {}).returncode == 0
+    code, checks = doctor(parent / "repeat_family_analysis", "--quick")
+    assert code == 1
+    assert checks["project-path"]["status"] == "FAIL"
+    assert checks["project-path"]["saw"].endswith("contains '%': sbatch reads file names as patterns, and the "
+                                                 "rule jobs of the SLURM plugin fail without a log there")
+    assert checks["project-path"]["fix"] == "move the project to a directory without '%' or '\\' in its path"
+
+
 def test_state_left_by_a_run_started_in_another_directory(bake):
     project = bake()
     # A run started next to the project without --directory.
@@ -175,7 +189,7 @@ def test_cluster_facts_partition_account_and_status_command(bake):
     assert code == 1
     assert checks["slurm_partition"] == {
         "name": "slurm_partition", "status": "FAIL",
-        "saw": "slurm_partition: 'gone' names gone, which this cluster does not have",
+        "saw": "slurm_partition: 'gone' is not a partition of this cluster",
         "fix": "set default-resources: slurm_partition in profiles/slurm/config.yaml to one of: debug, long",
     }
     assert checks["coordinator_partition"]["fix"] == (

@@ -160,7 +160,7 @@ def test_an_inherited_hostile_environment_does_not_reach_the_jobs(bake):
         SINGULARITY_CONTAINER="/images/interactive.sif", SLURM_CONF="/etc/slurm/slurm.conf",
     )
     done = make(project, "submit", "ARGS=results/environment.txt results/example.sorted.bed", env=env)
-    assert "inside an Apptainer/Singularity container" in done.stderr
+    assert "WARN  container            inside the container /images/interactive.sif" in done.stderr
     status = poll(project, {"completed", "failed", "stale", "cancelled", "timeout"})
     assert status["state"] == "completed", status
     job_env = dict(line.split("=", 1) for line in (project / "results/environment.txt").read_text().splitlines()
@@ -176,7 +176,7 @@ def test_an_inherited_hostile_environment_does_not_reach_the_jobs(bake):
 def test_a_path_with_spaces_works_for_every_target_from_anywhere(tmp_path):
     from test_answers import cookiecutter
 
-    parent = tmp_path / "my projects" / "lab 1"
+    parent = tmp_path / "my projects" / "lab 1's"
     parent.mkdir(parents=True)
     done = cookiecutter(parent, {"latency_wait": "5"}, offline=False)
     assert done.returncode == 0, done.stderr
@@ -224,3 +224,60 @@ def test_a_silent_controller_gives_a_clear_answer_within_15_s(bake, request):
         assert "the SLURM controller did not answer" in done.stdout + done.stderr
     assert status_json(project)["state"] == "unknown"
     assert (project / "logs/coordinator/latest_job_id").read_text() == recorded == f"{job_id}\n"
+    done = run(["make", "-s", "clean"], cwd=project, timeout=30)
+    assert done.returncode != 0
+    assert "whether a run is active is unknown. Nothing was deleted" in done.stderr
+    assert (project / "logs/coordinator" / f"{job_id}.log").is_file()
+
+
+def test_a_lost_record_is_found_again_and_the_coordinator_is_never_requeued(bake):
+    project = bake(live=True)
+    add_test_rules(project, sleep_seconds=120)
+    job_id = submit(project, "results/example.slow.bed")
+    poll(project, {"running"})
+    record = project / "logs/coordinator/latest_job_id"
+    record.write_text("12a\n")  # lost or mangled, e.g. by hand or a late sbatch answer
+    status = agent_status(project)
+    assert (status["state"], status["job_id"]) == ("running", job_id)
+    assert record.read_text() == f"{job_id}\n"
+    record.unlink()
+    again = agent(project, "scripts/submit_snakemake.sh", "results/example.slow.bed")
+    assert (again.returncode, again.stdout.strip()) == (3, job_id)
+    requeue = run(["scontrol", "requeue", job_id], timeout=30)
+    assert requeue.returncode != 0 and "disabled" in requeue.stderr + requeue.stdout
+    assert agent(project, "make", "-s", "cancel").returncode == 0
+    assert poll(project, {"cancelled", "failed", "stale"}, timeout=60)["state"] == "cancelled"
+
+
+def test_a_local_run_keeps_its_lock_whatever_the_last_coordinator_did(bake):
+    project = bake(live=True, latency_wait="5")
+    config = project / "config/config.yaml"
+    good_config = config.read_text()
+    config.write_text(good_config.replace('family_pattern: "L1"', 'family_pattern: "L1("'))
+    submit(project)
+    assert poll(project, {"failed", "completed", "cancelled", "stale", "timeout"})["state"] == "failed"
+    config.write_text(good_config)
+    add_test_rules(project, sleep_seconds=60)
+
+    local = subprocess.Popen(["make", "local", "ARGS=results/example.slow.bed"], cwd=project, env=project_env(),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_until(lambda: locks_left(project) and (project / "results/example.sorted.bed").exists(),
+                   timeout=60, message="the local run never took its lock")
+        status = agent_status(project)
+        assert (status["state"], status["foreground_run"]) == ("failed", True)
+        for target, message in [
+            ("submit", "a Snakemake started here with make (local, clean, ...) is running in this project"),
+            ("unlock", "a Snakemake started here with make (local, clean, ...) is running and holds the lock"),
+            ("clean", "a Snakemake started here with make (local, ...) is running"),
+        ]:
+            done = agent(project, "make", "-s", target)
+            assert done.returncode != 0 and message in done.stderr, (target, done.stderr)
+        assert locks_left(project)
+        assert (project / "results/example.sorted.bed").exists()
+    finally:
+        os.killpg(local.pid, signal.SIGKILL)
+        local.wait()
+    # Nothing runs now: what the killed local run left is a stale lock, and submit recovers.
+    assert agent_status(project)["state"] == "stale"
+    assert agent(project, "make", "-s", "submit", "ARGS=results/example.slow.bed").returncode == 0

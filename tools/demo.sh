@@ -13,6 +13,15 @@ project="$out_dir/repeat_family_analysis"
 deadline_s=600
 
 # The demo project is rebuilt every time; nothing else lives in build/demo.
+# A run of the previous demo that is still active is left alone, not deleted.
+if [[ -x "$project/scripts/status.py" ]]; then
+    state="$(python3 "$project/scripts/status.py" --field state)" || true
+    if [[ "$state" == pending || "$state" == running ]]; then
+        echo "demo: the previous demo's run is still $state; wait for it ('make -s -C $project status')" \
+            "or stop it ('make -s -C $project cancel'), then run make demo again" >&2
+        exit 1
+    fi
+fi
 rm -rf "$out_dir"
 mkdir -p "$out_dir"
 cookiecutter --no-input --output-dir "$out_dir" "$template_dir"
@@ -24,13 +33,18 @@ if timeout 5 sinfo --noheader >/dev/null 2>&1; then
     start=$SECONDS
     last=""
     while true; do
-        state="$(python3 scripts/status.py --field state)" || true
-        progress="$(python3 scripts/status.py | sed -n 's/^progress: *//p')"
-        line="$state${progress:+, $progress}"
-        [[ "$line" != "$last" ]] && echo "demo: $line" && last="$line"
+        # status.py exits 3 while the run is active: its answer is in the output.
+        report="$(python3 scripts/status.py --lines 0)" || true
+        state="$(sed -n 's/^coordinator: job [0-9]* \([a-z]*\).*/\1/p' <<<"$report")"
+        progress="$(sed -n 's/^progress: *//p' <<<"$report")"
+        line="${state:-unknown}${progress:+, $progress}"
+        if [[ "$line" != "$last" ]]; then
+            echo "demo: $line"
+            last="$line"
+        fi
         case "$state" in
             completed) break ;;
-            failed | cancelled | timeout | stale | unknown)
+            failed | cancelled | timeout | stale)
                 make -s status
                 exit 1
                 ;;

@@ -1,8 +1,8 @@
 """The rules every project answer must follow, and the forms each file needs.
 
 One source of truth: the template's generation hooks and render filters load this
-file, and the project's own tools (doctor, profile regeneration) import it, so a
-value is accepted or refused with the same words everywhere.
+file, and the project's own doctor imports it, so a value is accepted or refused
+with the same words everywhere.
 
 Every refusal is one line naming the field, the bad value, what is accepted and
 an example. Values that land in shell scripts or YAML are restricted to safe
@@ -95,7 +95,13 @@ def check_account(field: str, value: str) -> Checked:
 
 # --- quantities --------------------------------------------------------------
 
-MEMORY_RE = re.compile(r"(\d+(?:\.\d+)?)\s*([A-Za-z]*)")
+
+def _ceil(number: float) -> int:
+    """Round up; too large to be a number at all counts as 0 (refused)."""
+    return math.ceil(number) if math.isfinite(number) else 0
+
+
+MEMORY_RE = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)")
 # SLURM's own units: 1G = 1024M.
 MEMORY_UNITS = {"": 1, "m": 1, "mb": 1, "g": 1024, "gb": 1024, "t": 1024**2, "tb": 1024**2}
 MAX_MEMORY_MB = 16 * 1024**2
@@ -105,7 +111,7 @@ def parse_memory_mb(field: str, value: object) -> int:
     text = str(value).strip()
     match = MEMORY_RE.fullmatch(text)
     unit = match.group(2).lower() if match else None
-    megabytes = math.ceil(float(match.group(1)) * MEMORY_UNITS[unit]) if match and unit in MEMORY_UNITS else 0
+    megabytes = _ceil(float(match.group(1)) * MEMORY_UNITS[unit]) if match and unit in MEMORY_UNITS else 0
     if not 1 <= megabytes <= MAX_MEMORY_MB:
         raise AnswerError(
             field, value, "is not a memory size",
@@ -119,12 +125,12 @@ def check_memory(field: str, value: object) -> Checked:
     return Checked(parse_memory_mb(field, value))
 
 
-DURATION_UNIT_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(m|min|h|d)?", re.IGNORECASE)
+DURATION_UNIT_RE = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(m|min|h|d)?", re.IGNORECASE)
 MINUTES_PER_UNIT = {None: 1, "m": 1, "min": 1, "h": 60, "d": 24 * 60}
 SLURM_TIME_RE = re.compile(
-    r"(?:(?P<days>\d+)-(?P<dh>\d{1,2})(?::(?P<dm>\d{1,2})(?::(?P<ds>\d{1,2}))?)?)"
-    r"|(?:(?P<h>\d+):(?P<m>\d{1,2}):(?P<s>\d{1,2}))"
-    r"|(?:(?P<mm>\d+):(?P<ss>\d{1,2}))"
+    r"(?:(?P<days>[0-9]+)-(?P<dh>[0-9]{1,2})(?::(?P<dm>[0-9]{1,2})(?::(?P<ds>[0-9]{1,2}))?)?)"
+    r"|(?:(?P<h>[0-9]+):(?P<m>[0-9]{1,2}):(?P<s>[0-9]{1,2}))"
+    r"|(?:(?P<mm>[0-9]+):(?P<ss>[0-9]{1,2}))"
 )
 MAX_MINUTES = 365 * 24 * 60
 
@@ -152,14 +158,14 @@ def parse_minutes(field: str, value: object) -> int:
     slurm_match = SLURM_TIME_RE.fullmatch(text)
     if unit_match:
         unit = unit_match.group(2).lower() if unit_match.group(2) else None
-        minutes = math.ceil(float(unit_match.group(1)) * MINUTES_PER_UNIT[unit])
+        minutes = _ceil(float(unit_match.group(1)) * MINUTES_PER_UNIT[unit])
     elif slurm_match:
         seconds = _slurm_form_seconds(slurm_match)
         minutes = math.ceil(seconds / 60) if seconds is not None else 0
     if not 1 <= minutes <= MAX_MINUTES:
         raise AnswerError(
             field, value, "is not a time limit",
-            "minutes (90 or 90m), hours (2h), days (1d), or SLURM's MM:SS, HH:MM:SS, D-HH, D-HH:MM:SS; "
+            "minutes (90 or 90m), hours (2h), days (1d), or SLURM's MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS; "
             "above zero and at most 365 days",
             "60m, 2h or 1-12:00:00",
         )
@@ -192,13 +198,15 @@ def walltime_warning_seconds(minutes: int) -> int:
     return max(60, min(600, int(minutes) * 6))
 
 
+WHOLE_NUMBER_RE = re.compile(r"[0-9]{1,9}")
+
 LATENCY_WAIT_WARN_ABOVE = 120
 LATENCY_WAIT_MAX = 600
 
 
 def check_latency_wait(field: str, value: object) -> Checked:
     text = str(value).strip()
-    if not text.isdigit() or int(text) > LATENCY_WAIT_MAX:
+    if not WHOLE_NUMBER_RE.fullmatch(text) or int(text) > LATENCY_WAIT_MAX:
         raise AnswerError(
             field, value, "is not a latency wait",
             f"whole seconds from 0 to {LATENCY_WAIT_MAX}; 5 to 60 suits most shared filesystems",
@@ -217,7 +225,7 @@ def check_latency_wait(field: str, value: object) -> Checked:
 def count_checker(low: int, high: int, example: str) -> Callable[[str, object], Checked]:
     def check_count(field: str, value: object) -> Checked:
         text = str(value).strip()
-        if not text.isdigit() or not low <= int(text) <= high:
+        if not WHOLE_NUMBER_RE.fullmatch(text) or not low <= int(text) <= high:
             raise AnswerError(field, value, "is not an allowed count", f"a whole number from {low} to {high}", example)
         return Checked(int(text))
 

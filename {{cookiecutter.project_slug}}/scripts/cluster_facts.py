@@ -99,19 +99,36 @@ def resolve_status_command(choice: str, facts: ClusterFacts) -> str:
     return "sacct" if facts.accounting else "squeue"
 
 
-def check_against_cluster(answers: dict, facts: ClusterFacts) -> tuple[list[str], list[str]]:
-    """(errors, warnings) for answers that this cluster would refuse or mishandle."""
+def check_against_cluster(
+    answers: dict, facts: ClusterFacts, repeat_same_partition: bool = False
+) -> tuple[list[str], list[str]]:
+    """(errors, warnings) for answers that this cluster would refuse or mishandle.
+
+    At generation the coordinator's partition is by default the rules' one, and a
+    second line about the same value only repeats the first; where the two live
+    in different files (the doctor), repeat_same_partition reports both.
+    """
     if not facts.reachable:
         return [], [f"cluster checks skipped: {facts.problem}; partitions, account and status command were not checked"]
     errors, warnings = [], []
+    refused = set()
     for name in ("slurm_partition", "coordinator_partition"):
-        missing = [p for p in str(answers.get(name, "")).split(",") if p not in facts.partitions]
-        if missing:
-            errors.append(
-                f"{name}: {answers[name]!r} names {', '.join(missing)}, which this cluster does not have. "
-                f"Accepted: {', '.join(facts.partitions) or 'no partitions found'}. "
-                f"Example: {facts.partitions[0] if facts.partitions else 'debug'}"
-            )
+        value = str(answers.get(name, ""))
+        missing = [p for p in value.split(",") if p not in facts.partitions]
+        if not missing or (value in refused and not repeat_same_partition):
+            continue
+        refused.add(value)
+        if missing == [value]:
+            what = "is not a partition"
+        elif len(missing) == 1:
+            what = f"lists {missing[0]}, which is not a partition"
+        else:
+            what = f"lists {', '.join(missing)}, which are not partitions"
+        errors.append(
+            f"{name}: {value!r} {what} of this cluster. "
+            f"Accepted: {', '.join(facts.partitions) or 'no partitions found'}. "
+            f"Example: {facts.partitions[0] if facts.partitions else 'debug'}"
+        )
     account = answers.get("slurm_account", "")
     if account and facts.accounting and facts.accounts is not None:
         if account.lower() not in {a.lower() for a in facts.accounts}:
@@ -120,6 +137,8 @@ def check_against_cluster(answers: dict, facts: ClusterFacts) -> tuple[list[str]
                 f"Accepted: {', '.join(facts.accounts) or 'none registered'}, or empty for the default. "
                 f"Example: {facts.accounts[0] if facts.accounts else ''}"
             )
+    elif account and facts.accounting is False:
+        warnings.append(f"slurm_account: {account!r} was not checked: this cluster has accounting disabled")
     choice = answers.get("status_command", "auto")
     if choice == "sacct" and facts.accounting is False:
         errors.append(

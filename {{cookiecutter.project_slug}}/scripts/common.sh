@@ -11,6 +11,9 @@ LOCAL_PROFILE="$PROJECT_DIR/profiles/local"
 COORDINATOR_DIR="$PROJECT_DIR/logs/coordinator"
 LATEST_JOB_FILE="$COORDINATOR_DIR/latest_job_id"
 LOCKS_DIR="$PROJECT_DIR/.snakemake/locks"
+# Held (shared) by every Snakemake that scripts/snakemake.sh starts, so that a
+# lock in LOCKS_DIR can be told apart from one a dead coordinator left.
+FOREGROUND_LOCK="$PROJECT_DIR/.snakemake/foreground_run.flock"
 # Longest any single SLURM command may take before we give up on the controller.
 SLURM_TIMEOUT_S="${SLURM_TIMEOUT_S:-5}"
 
@@ -45,7 +48,8 @@ slurm_cmd() {
 }
 
 latest_job_id() {
-    [[ -s "$LATEST_JOB_FILE" ]] && tr -dc '0-9' <"$LATEST_JOB_FILE"
+    local id
+    [[ -s "$LATEST_JOB_FILE" ]] && id="$(<"$LATEST_JOB_FILE")" && [[ "$id" =~ ^[0-9]+$ ]] && echo "$id"
 }
 
 coordinator_log() {
@@ -57,6 +61,17 @@ coordinator_log() {
 # exit status is status.py's (5: the controller did not answer).
 coordinator_state() {
     python3 "$PROJECT_DIR/scripts/status.py" --field state
+}
+
+# "yes" while a Snakemake started by scripts/snakemake.sh runs in this project.
+foreground_run() {
+    python3 "$PROJECT_DIR/scripts/status.py" --field foreground_run
+}
+
+hold_foreground_lock() {
+    mkdir -p "$(dirname "$FOREGROUND_LOCK")"
+    exec 8>>"$FOREGROUND_LOCK"
+    flock --shared 8
 }
 
 locks_present() {

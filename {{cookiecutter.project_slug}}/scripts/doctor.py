@@ -224,6 +224,16 @@ def check_profile_lint(profile: dict) -> Check:
     return Check("profile-lint", "FAIL", first + more, fix)
 
 
+def check_project_path() -> Check:
+    odd = [c for c in ("%", "\\") if c in str(PROJECT_DIR)]
+    if odd:
+        return Check("project-path", "FAIL",
+                     f"{PROJECT_DIR} contains {' and '.join(repr(c) for c in odd)}: sbatch reads file names as "
+                     "patterns, and the rule jobs of the SLURM plugin fail without a log there",
+                     "move the project to a directory without '%' or '\\' in its path")
+    return Check("project-path", "PASS", "the project's path is safe for sbatch file names")
+
+
 def check_working_directory() -> Check:
     strays = [PROJECT_DIR.parent / ".snakemake", WORKFLOW_DIR / ".snakemake", WORKFLOW_DIR / "results",
               PROJECT_DIR / "config" / ".snakemake", PROJECT_DIR / "scripts" / ".snakemake",
@@ -309,7 +319,9 @@ def check_cluster(profile: dict) -> list[Check]:
     facts = cluster_facts.gather()
     if not facts.reachable:
         return [Check("cluster", "FAIL", facts.problem, "run where SLURM answers (a login node), or ask your admins")]
-    errors, warnings = cluster_facts.check_against_cluster(cluster_answers_from(profile), facts)
+    errors, warnings = cluster_facts.check_against_cluster(
+        cluster_answers_from(profile), facts, repeat_same_partition=True
+    )
     status_command = cluster_answers_from(profile)["status_command"]
     checks = [Check("cluster", "PASS",
                     f"controller answers; partitions {', '.join(facts.partitions)}; accounting "
@@ -350,6 +362,7 @@ def run_checks(quick: bool) -> list[Check]:
         check_latency_wait(profile),
         check_container_directives(profile),
         check_profile_lint(profile),
+        check_project_path(),
         check_working_directory(),
         check_versions(),
     ]

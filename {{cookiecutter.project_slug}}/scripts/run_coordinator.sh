@@ -24,7 +24,11 @@ shift 2
 unset SLURM_MEM_PER_NODE SLURM_MEM_PER_CPU SLURM_MEM_PER_GPU SLURM_EXPORT_ENV SBATCH_EXPORT
 export USER="${USER:-$(id -un)}"
 
+# The log is written here, not only through sbatch --output: that cannot name
+# every directory (a backslash stops its patterns).
+exec >>"$(coordinator_log "$SLURM_JOB_ID")" 2>&1
 end_file="$COORDINATOR_DIR/$SLURM_JOB_ID.end"
+rm -f "$end_file"
 reason=finished
 started="$(date -Iseconds)"
 snakemake_pid=""

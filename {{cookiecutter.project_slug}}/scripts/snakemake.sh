@@ -16,4 +16,6 @@ esac
 shift
 
 snakemake_bin="$(find_snakemake)"
+# Snakemake inherits the lock's descriptor and holds it until it exits.
+hold_foreground_lock
 exec "$snakemake_bin" --snakefile "$SNAKEFILE" --directory "$PROJECT_DIR" --workflow-profile "$profile" "$@"

@@ -4,9 +4,10 @@ its rule jobs in SLURM, and the end of its log. Returns within seconds.
 
 Usage: scripts/status.py [--json | --field state] [--lines N]
 
-Exit codes: 0 completed; 1 failed, cancelled, timed out or stale (needs
-'make submit'); 2 usage; 3 pending or running; 4 nothing submitted yet;
-5 the SLURM controller did not answer.
+Exit codes (of the report, --json and --field state; other fields exit 0):
+0 completed; 1 failed, cancelled, timed out or stale (needs 'make submit');
+2 usage; 3 pending or running; 4 nothing submitted yet; 5 the SLURM
+controller did not answer.
 
 Standard library only: the scripts in this folder use it as the one place that
 decides what state a run is in.
@@ -15,11 +16,15 @@ decides what state a run is in.
 from __future__ import annotations
 
 import argparse
+import fcntl
+import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -27,6 +32,8 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 COORDINATOR_DIR = PROJECT_DIR / "logs" / "coordinator"
 LATEST_JOB_FILE = COORDINATOR_DIR / "latest_job_id"
 LOCKS_DIR = PROJECT_DIR / ".snakemake" / "locks"
+FOREGROUND_LOCK = PROJECT_DIR / ".snakemake" / "foreground_run.flock"
+JOB_ID_RE = re.compile(r"[0-9]+")
 SLURM_TIMEOUT_S = float(os.environ.get("SLURM_TIMEOUT_S", "5"))
 
 EXIT_CODES = {
@@ -55,7 +62,7 @@ HINTS = {
     "cancelled": "the run was cancelled: 'make submit' resumes it",
     "timeout": "the coordinator ran out of time and stopped cleanly: 'make submit' resumes the run",
     "stale": "the coordinator was killed and left its lock behind: 'make submit' recovers and resumes",
-    "unknown": "the SLURM controller did not answer; try again in a minute, or ask your admins",
+    "unknown": "the SLURM controller did not answer; nothing was changed, ask again in a minute",
 }
 
 STEPS_RE = re.compile(r"^(\d+) of (\d+) steps \((\d+(?:\.\d+)?)%\) done", re.MULTILINE)
@@ -73,6 +80,7 @@ class RuleJob:
     job_id: str
     rule: str
     state: str
+    reason: str = ""
 
 
 @dataclass
@@ -88,22 +96,34 @@ class Status:
     ended: str | None = None
     exit_code: int | None = None
     hint: str = ""
+    problem: str = ""
+    coordinator_name: str = ""
+    foreground_run: bool = False
     log_tail: list[str] = field(default_factory=list)
 
 
 def squeue(*args: str) -> list[list[str]]:
-    """squeue rows split on '|'; [] when SLURM no longer knows the job."""
-    try:
-        done = subprocess.run(
-            ["squeue", "--noheader", *args], capture_output=True, text=True, timeout=SLURM_TIMEOUT_S
-        )
-    except (subprocess.TimeoutExpired, OSError) as error:
-        raise ControllerUnreachable(str(error)) from None
-    if done.returncode != 0:
+    """squeue rows split on '|'; [] when SLURM no longer knows the job.
+
+    A busy controller sometimes refuses one query ("Socket timed out", "Zero
+    Bytes were transmitted"): such an error is asked once more, a timeout is not.
+    """
+    for attempt in (1, 2):
+        try:
+            done = subprocess.run(
+                ["squeue", "--noheader", *args], capture_output=True, text=True, timeout=SLURM_TIMEOUT_S
+            )
+        except subprocess.TimeoutExpired:
+            raise ControllerUnreachable(f"squeue did not answer within {SLURM_TIMEOUT_S:g} s") from None
+        except OSError as error:
+            raise ControllerUnreachable(str(error)) from None
+        if done.returncode == 0:
+            return [line.split("|") for line in done.stdout.splitlines() if line.strip()]
         if "Invalid job id" in done.stderr:
             return []
-        raise ControllerUnreachable(done.stderr.strip())
-    return [line.split("|") for line in done.stdout.splitlines() if line.strip()]
+        if attempt == 1:
+            time.sleep(1)
+    raise ControllerUnreachable(done.stderr.strip() or f"squeue exited with {done.returncode}")
 
 
 def read_end_record(job_id: str) -> dict[str, str]:
@@ -141,59 +161,125 @@ def parse_progress(log_text: str, status: Status) -> None:
 
 def rule_jobs_of(run_id: str) -> list[RuleJob]:
     jobs = []
-    for job_id, state, comment in squeue("--name", run_id, "--format", "%i|%T|%k"):
+    for job_id, state, reason, comment in squeue("--name", run_id, "--format", "%i|%T|%r|%k"):
         rule = comment.removeprefix("rule_").split("_wildcards_")[0]
-        jobs.append(RuleJob(job_id=job_id, rule=rule, state=state))
+        jobs.append(RuleJob(job_id=job_id, rule=rule, state=state, reason="" if reason == "None" else reason))
     return jobs
 
 
+def coordinator_job_name() -> str:
+    """The SLURM job name of every coordinator of this project: its directory name
+    and a digest of its path, so that SLURM can be asked for this project's
+    coordinators even when the record of the last one is lost."""
+    digest = hashlib.sha1(str(PROJECT_DIR).encode()).hexdigest()[:8]
+    return f"{PROJECT_DIR.name}_coordinator_{digest}"
+
+
+def recorded_job_id() -> str | None:
+    text = LATEST_JOB_FILE.read_text().strip() if LATEST_JOB_FILE.is_file() else ""
+    return text if JOB_ID_RE.fullmatch(text) else None
+
+
+def record_job_id(job_id: str) -> None:
+    COORDINATOR_DIR.mkdir(parents=True, exist_ok=True)
+    partial = LATEST_JOB_FILE.with_name(LATEST_JOB_FILE.name + ".new")
+    partial.write_text(job_id + "\n")
+    partial.replace(LATEST_JOB_FILE)
+
+
+def coordinators_in_slurm() -> dict[str, tuple[str, str]]:
+    """{job id: (SLURM state, start time)} of this project's coordinators that SLURM still knows."""
+    rows = squeue("--name", coordinator_job_name(), "--states=all", "--format", "%i|%T|%S")
+    return {job_id: (state, started) for job_id, state, started in rows}
+
+
+def foreground_run_active() -> bool:
+    """Whether a Snakemake started through scripts/snakemake.sh (make local, clean,
+    ...) runs in this project: it holds a shared lock on FOREGROUND_LOCK."""
+    if not FOREGROUND_LOCK.is_file():
+        return False
+    with open(FOREGROUND_LOCK, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
+
+
 def current_status(tail_lines: int) -> Status:
-    job_id = LATEST_JOB_FILE.read_text().strip() if LATEST_JOB_FILE.is_file() else ""
-    if not job_id:
-        return Status(state="none")
+    status = Status(state="none", coordinator_name=coordinator_job_name(), foreground_run=foreground_run_active())
+    job_id = recorded_job_id()
+    if job_id is None and LATEST_JOB_FILE.is_file():
+        status.problem = f"{LATEST_JOB_FILE.relative_to(PROJECT_DIR)} holds no job id"
+    in_slurm: dict | None = None
+    try:
+        if job_id is not None or shutil.which("squeue"):
+            in_slurm = coordinators_in_slurm()
+    except ControllerUnreachable as error:
+        status.problem = str(error)
+    if in_slurm:
+        active = sorted((j for j, (state, _) in in_slurm.items() if state in ACTIVE_SLURM_STATES), key=int)
+        if active and active[-1] != job_id:
+            # A coordinator of this project that the record does not name (sbatch
+            # answered too late, or the record was lost): follow that one.
+            job_id = active[-1]
+            record_job_id(job_id)
+    if job_id is None:
+        status.state = "unknown" if in_slurm is None and shutil.which("squeue") else "none"
+        status.hint = HINTS[status.state]
+        return status
+
+    status.job_id = job_id
     log_path = COORDINATOR_DIR / f"{job_id}.log"
-    status = Status(state="unknown", job_id=job_id, log=str(log_path.relative_to(PROJECT_DIR)))
+    status.log = str(log_path.relative_to(PROJECT_DIR))
     log_text = log_path.read_text(errors="replace") if log_path.is_file() else ""
     parse_progress(log_text, status)
     status.log_tail = log_text.splitlines()[-tail_lines:] if tail_lines > 0 else []
 
     record = read_end_record(job_id)
-    try:
-        if record:
-            status.state = state_from_end_record(record)
-            status.exit_code = int(record["exit_code"]) if record.get("exit_code", "").isdigit() else None
-            status.started, status.ended = record.get("started"), record.get("ended")
-        else:
-            rows = squeue("--jobs", job_id, "--format", "%T|%S")
-            slurm_state, started = rows[0] if rows else ("GONE", None)
-            if slurm_state in ACTIVE_SLURM_STATES:
-                status.state = "pending" if slurm_state in {"PENDING", "CONFIGURING"} else "running"
-                status.started = started if status.state == "running" else None
-            else:
-                # Ended without writing its record: killed outright (SIGKILL,
-                # node failure, time limit without the warning signal).
-                status.state = ENDED_SLURM_STATES.get(slurm_state, "failed")
-        if status.state in {"failed", "cancelled", "timeout"} and locks_present():
-            status.state = "stale"
-        run_ids = RUN_ID_RE.findall(log_text)
-        if run_ids and status.state in {"running", "stale", "unknown"}:
-            status.rule_jobs = rule_jobs_of(run_ids[-1])
-    except ControllerUnreachable:
+    slurm_state, started = (in_slurm or {}).get(job_id, ("GONE", None))
+    if in_slurm is not None and slurm_state in ACTIVE_SLURM_STATES:
+        # Active even if an end record exists: a requeued job starts over.
+        status.state = "pending" if slurm_state in {"PENDING", "CONFIGURING"} else "running"
+        status.started = started if status.state == "running" else None
+    elif record:
+        status.state = state_from_end_record(record)
+        status.exit_code = int(record["exit_code"]) if JOB_ID_RE.fullmatch(record.get("exit_code", "")) else None
+        status.started, status.ended = record.get("started"), record.get("ended")
+    elif in_slurm is None:
         status.state = "unknown"
+    else:
+        # Ended without writing its record: killed outright (SIGKILL, node
+        # failure, time limit without the warning signal).
+        status.state = ENDED_SLURM_STATES.get(slurm_state, "failed")
+    if status.state in {"failed", "cancelled", "timeout"} and locks_present() and not status.foreground_run:
+        status.state = "stale"
+    run_ids = RUN_ID_RE.findall(log_text)
+    if run_ids and status.state in {"running", "stale"}:
+        try:
+            status.rule_jobs = rule_jobs_of(run_ids[-1])
+        except ControllerUnreachable as error:
+            status.state, status.problem = "unknown", str(error)
     status.hint = HINTS[status.state]
     return status
 
 
 def print_text(status: Status) -> None:
     if status.job_id is None:
-        print(f"coordinator: none ({status.hint})")
+        print(f"coordinator: {status.state} ({status.hint})")
+        if status.problem:
+            print(f"problem:     {status.problem}")
         return
     since = f" since {status.started}" if status.started and status.state == "running" else ""
     print(f"coordinator: job {status.job_id} {status.state}{since}")
     if status.steps_total is not None:
         print(f"progress:    {status.steps_done} of {status.steps_total} steps ({status.percent:g}%)")
     for job in status.rule_jobs:
-        print(f"rule job:    {job.job_id} {job.rule} {job.state}")
+        waiting = f" ({job.reason})" if job.reason else ""
+        print(f"rule job:    {job.job_id} {job.rule} {job.state}{waiting}")
+    if status.problem:
+        print(f"problem:     {status.problem}")
     print(f"log:         {status.log}")
     if status.log_tail:
         print("--- end of the coordinator log ---")
@@ -206,7 +292,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="State of this project's cluster run.")
     form = parser.add_mutually_exclusive_group()
     form.add_argument("--json", action="store_true", help="one JSON object on stdout")
-    form.add_argument("--field", choices=["state", "job_id"], help="print only this field")
+    form.add_argument("--field", choices=["state", "job_id", "coordinator_name", "foreground_run"],
+                      help="print only this field")
     parser.add_argument("--lines", type=int, default=10, help="lines of the log to show (default 10)")
     try:
         args = parser.parse_args(argv)
@@ -216,7 +303,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(asdict(status), indent=2))
     elif args.field:
-        print(getattr(status, args.field) or "")
+        value = getattr(status, args.field)
+        print(("yes" if value else "no") if isinstance(value, bool) else value or "")
+        if args.field != "state":
+            return 0
     else:
         print_text(status)
     return EXIT_CODES[status.state]

@@ -42,8 +42,9 @@ fi
 exec 9>"$COORDINATOR_DIR/.submit.lock"
 flock --nonblock 9 || die "$EXIT_ACTIVE" "another submission of this project is in progress"
 
-previous_job="$(latest_job_id || true)"
+# status.py also finds (and records again) a coordinator whose record was lost.
 state="$(coordinator_state)" || true
+previous_job="$(latest_job_id || true)"
 extra_args=()
 case "$state" in
     pending | running)
@@ -66,7 +67,9 @@ case "$state" in
         extra_args+=(--rerun-incomplete)
         ;;
     *)
-        if locks_present; then
+        if [[ "$(foreground_run)" == yes ]]; then
+            die "$EXIT_ACTIVE" "a Snakemake started here with make (local, clean, ...) is running in this project; let it finish first"
+        elif locks_present; then
             die "$EXIT_FAILED" "$LOCKS_DIR holds a lock that no coordinator of this project left: if no Snakemake is running in this project, release it with 'make unlock'"
         fi
         ;;
@@ -82,17 +85,27 @@ unset SLURM_MEM_PER_NODE SLURM_MEM_PER_CPU SLURM_MEM_PER_GPU \
     APPTAINER_CONTAINER APPTAINER_NAME SINGULARITY_CONTAINER SINGULARITY_NAME
 export USER="${USER:-$(id -un)}"
 
+# sbatch expands % in file names (%% is a literal one) and expands nothing
+# after a backslash; such a directory gets the log from run_coordinator.sh only.
+if [[ "$COORDINATOR_DIR" == *\\* ]]; then
+    slurm_output=/dev/null
+else
+    slurm_output="${COORDINATOR_DIR//%/%%}/%j.log"
+fi
 sbatch_args=(
     --parsable
-    --job-name "$(basename "$PROJECT_DIR")_coordinator"
+    # One name for every coordinator of this project, so that status finds them.
+    --job-name "$(python3 "$PROJECT_DIR/scripts/status.py" --field coordinator_name)"
     --partition "$COORDINATOR_PARTITION"
     --time "$COORDINATOR_TIME"
     --nodes 1 --ntasks 1 --cpus-per-task 1
     --mem-per-cpu "${COORDINATOR_MEM_PER_CPU_MB}M"
     --signal "B:USR1@$COORDINATOR_WALLTIME_WARNING_S"
+    # A requeued coordinator would start over unseen; a failed one is recovered by the next submit.
+    --no-requeue
     --chdir "$PROJECT_DIR"
-    # sbatch expands % in file names; %% is a literal one.
-    --output "${COORDINATOR_DIR//%/%%}/%j.log"
+    --output "$slurm_output"
+    --open-mode append
     --export ALL
 )
 if [[ -n "$COORDINATOR_ACCOUNT" ]]; then
@@ -102,7 +115,7 @@ fi
 submitted="$(slurm_cmd sbatch "${sbatch_args[@]}" "$PROJECT_DIR/scripts/run_coordinator.sh" \
     "$PROJECT_DIR" "$snakemake_bin" "${extra_args[@]}" "$@")" && code=0 || code=$?
 if [[ "$code" -eq 124 ]]; then
-    die "$EXIT_NO_CONTROLLER" "the SLURM controller did not answer within ${SLURM_TIMEOUT_S} s; nothing was submitted"
+    die "$EXIT_NO_CONTROLLER" "the SLURM controller did not answer within ${SLURM_TIMEOUT_S} s; if it accepted the job after all, 'make status' finds it"
 elif [[ "$code" -ne 0 ]]; then
     die "$EXIT_FAILED" "sbatch did not accept the coordinator job (see its message above)"
 fi

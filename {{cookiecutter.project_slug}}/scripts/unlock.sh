@@ -5,7 +5,8 @@
 #
 # Usage: scripts/unlock.sh
 # Exit codes: 0 released (or nothing to release); 1 Snakemake could not unlock;
-# 3 the coordinator is pending or running; 5 the SLURM controller did not answer.
+# 3 the coordinator is pending or running, or a 'make local' run holds the lock;
+# 5 the SLURM controller did not answer.
 set -euo pipefail
 # shellcheck source=scripts/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -21,6 +22,10 @@ case "$state" in
         die "$EXIT_NO_CONTROLLER" "the SLURM controller did not answer, so whether the coordinator still runs is unknown; nothing was unlocked"
         ;;
 esac
+
+if [[ "$(foreground_run)" == yes ]]; then
+    die "$EXIT_ACTIVE" "a Snakemake started here with make (local, clean, ...) is running and holds the lock; let it finish or stop it"
+fi
 
 if ! locks_present; then
     echo "unlock: no lock to release"
