@@ -10,7 +10,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 # Extra pytest arguments, e.g. make test PYTEST_ARGS="-k bake -x".
 PYTEST_ARGS ?=
 
-.PHONY: help venv demo test slurm-up slurm-down clean
+.PHONY: help venv demo test bench slurm-up slurm-down clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
@@ -30,6 +30,10 @@ demo: venv ## Bake a project with default answers and run its example on the loc
 test: venv ## Run every test (the SLURM ones need the local cluster, started here when root)
 	local_cluster/up.sh --if-possible
 	PATH="$(BIN):$$PATH" $(BIN)/pytest $(PYTEST_ARGS)
+
+bench: venv ## Measure the generated profile against the plugin's defaults on the local cluster (bench/RESULTS.md)
+	local_cluster/up.sh --if-possible
+	PATH="$(BIN):$$PATH" $(BIN)/python bench/run_bench.py
 
 slurm-up: ## Start the local single-node SLURM cluster (root; installs SLURM and munge if missing)
 	local_cluster/up.sh

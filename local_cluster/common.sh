@@ -24,6 +24,14 @@ node_ready() {
     esac
 }
 
+pidfile_of() {
+    case "$1" in
+        slurmctld) echo /run/slurmctld.pid ;;
+        slurmd) echo /run/slurmd.pid ;;
+        munged) echo /run/munge/munged.pid ;;
+    esac
+}
+
 pid_alive() {
     local pidfile="$1"
     [[ -s "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null
@@ -35,8 +43,34 @@ record_started() {
 }
 
 start_daemon() {
-    local name="$1" pidfile="$2"
-    pid_alive "$pidfile" && return 0
+    local name="$1"
+    pid_alive "$(pidfile_of "$name")" && return 0
     "/usr/sbin/$name"
     record_started "$name"
+}
+
+# Stop a daemon by the pid in its pid file; 1 if it is still there after 20 s.
+stop_daemon() {
+    local name="$1" pidfile pid
+    pidfile="$(pidfile_of "$name")"
+    pid_alive "$pidfile" || return 0
+    pid="$(cat "$pidfile")"
+    kill -TERM "$pid"
+    for _ in $(seq 1 40); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.5
+    done
+    echo "local_cluster: $name (pid $pid) did not stop within 20 s" >&2
+    return 1
+}
+
+# The slurm.conf for this machine, on stdout.
+render_conf() {
+    local here host cpus mem_mb
+    here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+    host="$(hostname -s)"
+    cpus="$(($(nproc) * 2))"
+    mem_mb="$(awk '/^MemTotal:/ { printf "%d", $2 / 1024 * 0.9 }' /proc/meminfo)"
+    sed -e "s/@HOST@/$host/g" -e "s/@CPUS@/$cpus/" -e "s/@MEM_MB@/$mem_mb/" \
+        -e "s/@LOCAL_CLUSTER_MARKER@/$MARKER/" "$here/slurm.conf.in"
 }

@@ -15,33 +15,15 @@ if [[ ! -s "$STARTED_FILE" ]]; then
     exit 0
 fi
 
-pidfile_of() {
-    case "$1" in
-        slurmctld) echo /run/slurmctld.pid ;;
-        slurmd) echo /run/slurmd.pid ;;
-        munged) echo /run/munge/munged.pid ;;
-    esac
-}
-
 status=0
 # slurmd and slurmctld before munged, which they need to shut down cleanly.
 for name in slurmd slurmctld munged; do
     grep -qx "$name" "$STARTED_FILE" || continue
-    pidfile="$(pidfile_of "$name")"
-    if pid_alive "$pidfile"; then
-        pid="$(cat "$pidfile")"
-        kill -TERM "$pid"
-        for _ in $(seq 1 40); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.5
-        done
-        if kill -0 "$pid" 2>/dev/null; then
-            echo "local_cluster/down.sh: $name (pid $pid) did not stop within 20 s" >&2
-            status=1
-            continue
-        fi
-        echo "local SLURM cluster: stopped $name (pid $pid)"
+    if stop_daemon "$name"; then
+        echo "local SLURM cluster: stopped $name"
+        sed -i "/^$name\$/d" "$STARTED_FILE"
+    else
+        status=1
     fi
-    sed -i "/^$name\$/d" "$STARTED_FILE"
 done
 exit "$status"

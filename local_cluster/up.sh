@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Start a single-node SLURM cluster on this machine (munged, slurmctld, slurmd)
-# for the template's demo and tests. Idempotent: a cluster that already answers
-# is left as it is.
+# for the template's demo and tests. Idempotent: a cluster that answers with
+# this script's configuration is left as it is; one of ours with an older
+# configuration is restarted with the new one; a real cluster is never touched.
 #
 # Usage: local_cluster/up.sh [--if-possible]
 #   --if-possible: without root and without a cluster, say so and exit 0
@@ -14,9 +15,16 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=local_cluster/common.sh
 source "$here/common.sh"
 
+wanted="$(render_conf)"
 if cluster_answers && node_ready; then
-    echo "local SLURM cluster: already up ($(node_state))"
-    exit 0
+    if [[ -f "$SLURM_CONF_PATH" ]] && ! grep -qF "$MARKER" "$SLURM_CONF_PATH"; then
+        echo "local SLURM cluster: a cluster not managed here already answers; leaving it as it is"
+        exit 0
+    fi
+    if [[ "$wanted" == "$(cat "$SLURM_CONF_PATH" 2>/dev/null)" ]]; then
+        echo "local SLURM cluster: already up ($(node_state))"
+        exit 0
+    fi
 fi
 
 if [[ "$(id -u)" -ne 0 ]]; then
@@ -33,6 +41,7 @@ if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null || ! comm
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq slurm-wlm munge >/dev/null
+    wanted="$(render_conf)"
 fi
 
 if [[ -e "$SLURM_CONF_PATH" ]] && ! grep -qF "$MARKER" "$SLURM_CONF_PATH"; then
@@ -40,26 +49,31 @@ if [[ -e "$SLURM_CONF_PATH" ]] && ! grep -qF "$MARKER" "$SLURM_CONF_PATH"; then
     exit 2
 fi
 
-host="$(hostname -s)"
-cpus="$(( $(nproc) * 2 ))"
-mem_mb="$(awk '/^MemTotal:/ { printf "%d", $2 / 1024 * 0.9 }' /proc/meminfo)"
 mkdir -p /etc/slurm /var/spool/slurmctld /var/spool/slurmd /var/log/slurm "$STATE_DIR"
-sed -e "s/@HOST@/$host/g" -e "s/@CPUS@/$cpus/" -e "s/@MEM_MB@/$mem_mb/" \
-    -e "s/@LOCAL_CLUSTER_MARKER@/$MARKER/" \
-    "$here/slurm.conf.in" >"$SLURM_CONF_PATH.new"
-mv "$SLURM_CONF_PATH.new" "$SLURM_CONF_PATH"
+if [[ "$wanted" != "$(cat "$SLURM_CONF_PATH" 2>/dev/null)" ]]; then
+    printf '%s\n' "$wanted" >"$SLURM_CONF_PATH.new"
+    mv "$SLURM_CONF_PATH.new" "$SLURM_CONF_PATH"
+    # Daemons of ours still running read the old file: restart them.
+    for name in slurmd slurmctld; do
+        if pid_alive "$(pidfile_of "$name")" && grep -qx "$name" "$STARTED_FILE" 2>/dev/null; then
+            echo "local SLURM cluster: configuration changed, restarting $name"
+            stop_daemon "$name"
+        fi
+    done
+fi
 
 if ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
     mkdir -p /run/munge
     munged --force 2>/dev/null
     record_started munged
 fi
-start_daemon slurmctld /run/slurmctld.pid
-start_daemon slurmd /run/slurmd.pid
+start_daemon slurmctld
+start_daemon slurmd
 
+host="$(hostname -s)"
 for _ in $(seq 1 60); do
     if cluster_answers && node_ready; then
-        echo "local SLURM cluster: up on $host ($cpus CPU slots, $mem_mb MB, partitions debug and long)"
+        echo "local SLURM cluster: up on $host ($(sinfo -h -N -o '%c CPU slots, %m MB' | head -n 1), partitions debug and long)"
         exit 0
     fi
     state="$(node_state)"

@@ -203,3 +203,57 @@ def wait_until(predicate, timeout: float, message: str, poll: float = 1) -> None
     while not predicate():
         assert time.monotonic() < deadline, message
         time.sleep(poll)
+
+
+FAILING_RULES = """
+
+rule eat_memory:
+    output:
+        "results/failures/memory.txt",
+    log:
+        "logs/rules/eat_memory.log",
+    resources:
+        mem_mb=300,
+    shell:
+        "python3 -c 'import time; block = b\\"x\\" * (1500 * 1024 * 1024); time.sleep(30)' 2> {log:q}"
+        " && touch {output:q}"
+
+
+rule overrun:
+    output:
+        "results/failures/time.txt",
+    log:
+        "logs/rules/overrun.log",
+    resources:
+        runtime=1,
+    shell:
+        "sleep 600 2> {log:q} && touch {output:q}"
+
+
+rule exit_nonzero:
+    output:
+        "results/failures/exit.txt",
+    log:
+        "logs/rules/exit_nonzero.log",
+    shell:
+        "echo 'cannot parse line 3 of the input' > {log:q}; exit 3"
+
+
+rule forget_output:
+    output:
+        "results/failures/missing.txt",
+    log:
+        "logs/rules/forget_output.log",
+    shell:
+        "echo 'done, or so it says' > {log:q}"
+"""
+
+FAILING_TARGETS = ["results/failures/memory.txt", "results/failures/time.txt", "results/failures/exit.txt",
+                   "results/failures/missing.txt"]
+
+
+def add_failing_rules(project: Path) -> None:
+    """Four rules that fail the four common ways: memory, time, exit code, missing output."""
+    (project / "workflow" / "rules" / "failing.smk").write_text(FAILING_RULES)
+    snakefile = project / "workflow" / "Snakefile"
+    snakefile.write_text(snakefile.read_text() + '\n\ninclude: "rules/failing.smk"\n')

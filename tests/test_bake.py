@@ -92,7 +92,8 @@ def test_dry_run_works_with_each_profile(baked, profile):
 def test_make_help_lists_the_interface(bake):
     project = bake()
     out = make(project).stdout
-    for target in ("dry-run", "lint", "local", "submit", "status", "logs", "cancel", "unlock", "clean"):
+    for target in ("doctor", "dry-run", "lint", "local", "submit", "status", "logs", "dag", "report", "cancel",
+                   "unlock", "clean"):
         assert re.search(rf"make {target}\s", out), target
 
 

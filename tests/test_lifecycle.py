@@ -268,8 +268,10 @@ def test_a_local_run_keeps_its_lock_whatever_the_last_coordinator_did(bake):
         assert (status["state"], status["foreground_run"]) == ("failed", True)
         for target, message in [
             ("submit", "a Snakemake started here with make (local, clean, ...) is running in this project"),
-            ("unlock", "a Snakemake started here with make (local, clean, ...) is running and holds the lock"),
-            ("clean", "a Snakemake started here with make (local, ...) is running"),
+            ("unlock", "a Snakemake started here with make (local, clean, ...) is running; let it finish first. "
+                       "Nothing was unlocked"),
+            ("clean", "a Snakemake started here with make (local, clean, ...) is running; let it finish first. "
+                      "Nothing was deleted"),
         ]:
             done = agent(project, "make", "-s", target)
             assert done.returncode != 0 and message in done.stderr, (target, done.stderr)

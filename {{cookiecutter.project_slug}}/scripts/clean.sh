@@ -11,20 +11,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 [[ $# -eq 0 ]] || die "$EXIT_USAGE" "usage: scripts/clean.sh (no arguments)"
 
-state="$(coordinator_state)" || true
-case "$state" in
-    pending | running)
-        die "$EXIT_ACTIVE" "the coordinator is $state; 'make cancel' first. Nothing was deleted"
-        ;;
-    stale)
-        die "$EXIT_ACTIVE" "the last coordinator was killed and its rule jobs may still run; 'make cancel' and 'make unlock' first. Nothing was deleted"
-        ;;
-    unknown)
-        die "$EXIT_NO_CONTROLLER" "the SLURM controller did not answer, so whether a run is active is unknown. Nothing was deleted"
-        ;;
-esac
-if [[ "$(foreground_run)" == yes ]]; then
-    die "$EXIT_ACTIVE" "a Snakemake started here with make (local, ...) is running; let it finish first. Nothing was deleted"
+refuse_while_a_run_is_active deleted
+if [[ "$COORDINATOR_STATE" == stale ]]; then
+    die "$EXIT_ACTIVE" "the last coordinator was killed and its rule jobs may still run; 'make cancel' and 'make unlock' first. Nothing was deleted"
 fi
 if locks_present; then
     die "$EXIT_ACTIVE" "$LOCKS_DIR holds a lock, so a Snakemake may still run here ('make unlock' if none does). Nothing was deleted"

@@ -68,6 +68,26 @@ foreground_run() {
     python3 "$PROJECT_DIR/scripts/status.py" --field foreground_run
 }
 
+# Stop the calling script while anything may still write in this project: a
+# coordinator that is pending or running, a Snakemake started through
+# scripts/snakemake.sh, or a state SLURM does not tell. $1 names what is then
+# left undone ("unlocked", "deleted"). Sets COORDINATOR_STATE for the caller.
+refuse_while_a_run_is_active() {
+    local undone="Nothing was $1"
+    COORDINATOR_STATE="$(coordinator_state)" || true
+    case "$COORDINATOR_STATE" in
+        pending | running)
+            die "$EXIT_ACTIVE" "coordinator job $(latest_job_id) is $COORDINATOR_STATE; stop it with 'make cancel' first. $undone"
+            ;;
+        unknown)
+            die "$EXIT_NO_CONTROLLER" "the SLURM controller did not answer, so whether a run is active is unknown. $undone"
+            ;;
+    esac
+    if [[ "$(foreground_run)" == yes ]]; then
+        die "$EXIT_ACTIVE" "a Snakemake started here with make (local, clean, ...) is running; let it finish first. $undone"
+    fi
+}
+
 hold_foreground_lock() {
     mkdir -p "$(dirname "$FOREGROUND_LOCK")"
     exec 8>>"$FOREGROUND_LOCK"

@@ -28,6 +28,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from failures import Failure, find_failures
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 COORDINATOR_DIR = PROJECT_DIR / "logs" / "coordinator"
 LATEST_JOB_FILE = COORDINATOR_DIR / "latest_job_id"
@@ -99,6 +101,7 @@ class Status:
     problem: str = ""
     coordinator_name: str = ""
     foreground_run: bool = False
+    failures: list[Failure] = field(default_factory=list)
     log_tail: list[str] = field(default_factory=list)
 
 
@@ -165,6 +168,11 @@ def rule_jobs_of(run_id: str) -> list[RuleJob]:
         rule = comment.removeprefix("rule_").split("_wildcards_")[0]
         jobs.append(RuleJob(job_id=job_id, rule=rule, state=state, reason="" if reason == "None" else reason))
     return jobs
+
+
+def profile_latency_wait() -> str:
+    match = re.search(r"^latency-wait:\s*(\d+)", (PROJECT_DIR / "profiles/slurm/config.yaml").read_text(), re.MULTILINE)
+    return match.group(1) if match else "?"
 
 
 def coordinator_job_name() -> str:
@@ -255,6 +263,7 @@ def current_status(tail_lines: int) -> Status:
         status.state = ENDED_SLURM_STATES.get(slurm_state, "failed")
     if status.state in {"failed", "cancelled", "timeout"} and locks_present() and not status.foreground_run:
         status.state = "stale"
+    status.failures = find_failures(log_text, latency_wait=profile_latency_wait(), ask_slurm=in_slurm is not None)
     run_ids = RUN_ID_RE.findall(log_text)
     if run_ids and status.state in {"running", "stale"}:
         try:
@@ -263,6 +272,22 @@ def current_status(tail_lines: int) -> Status:
             status.state, status.problem = "unknown", str(error)
     status.hint = HINTS[status.state]
     return status
+
+
+def print_failure(failure: Failure) -> None:
+    where = f" ({failure.wildcards})" if failure.wildcards else ""
+    job = f", SLURM job {failure.slurm_job_id}" if failure.slurm_job_id else ""
+    state = f" {failure.slurm_state}" if failure.slurm_state else ""
+    code = f", exit code {failure.exit_code}" if failure.exit_code is not None else ""
+    code += f", signal {failure.signal}" if failure.signal else ""
+    print(f"failed:      rule {failure.rule}{where}{job}{state}{code}: {failure.cause}")
+    for label, path, lines in (("log", failure.log, failure.log_tail),
+                               ("slurm log", failure.slurm_log, failure.slurm_log_tail)):
+        if path:
+            print(f"  {label + ':':<11}{path}")
+            for line in lines:
+                print(f"  | {line}")
+    print(f"  advice:    {failure.advice}")
 
 
 def print_text(status: Status) -> None:
@@ -274,12 +299,16 @@ def print_text(status: Status) -> None:
     since = f" since {status.started}" if status.started and status.state == "running" else ""
     print(f"coordinator: job {status.job_id} {status.state}{since}")
     if status.steps_total is not None:
-        print(f"progress:    {status.steps_done} of {status.steps_total} steps ({status.percent:g}%)")
+        running = sorted({job.rule for job in status.rule_jobs if job.state == "RUNNING"})
+        now = f", running: {', '.join(running)}" if running else ""
+        print(f"progress:    {status.steps_done} of {status.steps_total} steps ({status.percent:g}%){now}")
     for job in status.rule_jobs:
         waiting = f" ({job.reason})" if job.reason else ""
         print(f"rule job:    {job.job_id} {job.rule} {job.state}{waiting}")
     if status.problem:
         print(f"problem:     {status.problem}")
+    for failure in status.failures:
+        print_failure(failure)
     print(f"log:         {status.log}")
     if status.log_tail:
         print("--- end of the coordinator log ---")
@@ -313,4 +342,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BrokenPipeError:  # e.g. piped into head
+        sys.exit(EXIT_CODES["unknown"])

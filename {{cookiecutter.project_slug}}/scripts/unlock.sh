@@ -13,19 +13,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 [[ $# -eq 0 ]] || die "$EXIT_USAGE" "usage: scripts/unlock.sh (no arguments)"
 
-state="$(coordinator_state)" || true
-case "$state" in
-    pending | running)
-        die "$EXIT_ACTIVE" "coordinator job $(latest_job_id) is $state and holds the lock; stop it with 'make cancel' instead"
-        ;;
-    unknown)
-        die "$EXIT_NO_CONTROLLER" "the SLURM controller did not answer, so whether the coordinator still runs is unknown; nothing was unlocked"
-        ;;
-esac
-
-if [[ "$(foreground_run)" == yes ]]; then
-    die "$EXIT_ACTIVE" "a Snakemake started here with make (local, clean, ...) is running and holds the lock; let it finish or stop it"
-fi
+refuse_while_a_run_is_active unlocked
 
 if ! locks_present; then
     echo "unlock: no lock to release"
