@@ -1,9 +1,12 @@
-"""Finish the generated project: run bits, and a check that the profiles parse
-and hold nothing Snakemake 8+ or the SLURM plugin would refuse.
+"""Finish the generated project: run bits, the recorded answers (.cruft.json, for
+regenerating the profile and taking template updates), and a check that the
+profiles parse and hold nothing Snakemake 8+ or the SLURM plugin would refuse.
 
-Runs inside the new project and uses its own scripts/, the same code its users run.
+Runs inside the new project and uses its own scripts/, the same code its users
+run. Jinja fills in the answers below as JSON, so no answer is ever Python code.
 """
 
+import json
 import sys
 from pathlib import Path
 
@@ -11,6 +14,9 @@ sys.path.insert(0, "scripts")
 
 import yaml  # noqa: E402
 from profile_lint import lint_profile, load_profile  # noqa: E402
+from template_sync import record_answers  # noqa: E402
+
+CONTEXT = json.loads({{ cookiecutter | jsonify | jsonify }})
 
 SCRIPT_DIRS = ["scripts", "workflow/scripts"]
 
@@ -41,6 +47,9 @@ def check_yaml_files() -> list[str]:
 
 def main() -> int:
     set_run_bits()
+    warning = record_answers(CONTEXT, Path.cwd())
+    if warning:
+        print(f"WARNING {warning}", file=sys.stderr)
     problems = check_yaml_files()
     for problem in problems:
         print(f"ERROR {problem}", file=sys.stderr)

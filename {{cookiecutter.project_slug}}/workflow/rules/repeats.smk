@@ -12,15 +12,15 @@ rule select_family:
         temp("results/intermediate/{name}.selected.bed"),
     log:
         "logs/rules/select_family/{name}.log",
-    params:
-        family_pattern=config["family_pattern"],
-        tool=BED_TOOL,
     conda:
         "../envs/python.yaml"
 {%- if cookiecutter.use_apptainer == "yes" %}
     container:
         {{ cookiecutter.apptainer_image | yaml_quote }}
 {%- endif %}
+    params:
+        family_pattern=config["family_pattern"],
+        tool=BED_TOOL,
     shell:
         "python3 {params.tool:q} select --name-pattern={params.family_pattern:q}"
         " {input:q} > {output:q} 2> {log:q}"
@@ -33,13 +33,13 @@ rule sort_bed:
         "results/{name}.sorted.bed",
     log:
         "logs/rules/sort_bed/{name}.log",
-    params:
-        tool=BED_TOOL,
     conda:
         "../envs/python.yaml"
 {%- if cookiecutter.use_apptainer == "yes" %}
     container:
         {{ cookiecutter.apptainer_image | yaml_quote }}
 {%- endif %}
+    params:
+        tool=BED_TOOL,
     shell:
         "python3 {params.tool:q} sort {input:q} > {output:q} 2> {log:q}"
