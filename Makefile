@@ -28,6 +28,7 @@ demo: venv ## Bake a project with default answers and run its example on the loc
 	PATH="$(BIN):$$PATH" tools/demo.sh
 
 test: venv ## Run every test (the SLURM ones need the local cluster, started here when root)
+	tools/system_packages.sh
 	local_cluster/up.sh --if-possible
 	PATH="$(BIN):$$PATH" $(BIN)/pytest $(PYTEST_ARGS)
 
