@@ -9,6 +9,12 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 # Extra pytest arguments, e.g. make test PYTEST_ARGS="-k bake -x".
 PYTEST_ARGS ?=
+# The local cluster's mode: ACCOUNTING=1 with slurmdbd and MariaDB, 0 without.
+# Unset: slurm-up starts it without accounting; demo, test and bench keep the
+# mode of the cluster already up. Tests check that the cluster has this mode.
+ACCOUNTING ?=
+MODE_FLAG := $(if $(filter 1,$(ACCOUNTING)),--accounting,$(if $(filter 0,$(ACCOUNTING)),--no-accounting))
+export ACCOUNTING
 
 .PHONY: help venv demo test bench slurm-up slurm-down clean
 
@@ -24,20 +30,20 @@ $(VENV)/.installed: requirements.txt
 	touch $@
 
 demo: venv ## Bake a project with default answers and run its example on the local SLURM cluster
-	local_cluster/up.sh --if-possible
+	local_cluster/up.sh --if-possible $(MODE_FLAG)
 	PATH="$(BIN):$$PATH" tools/demo.sh
 
 test: venv ## Run every test (the SLURM ones need the local cluster, started here when root)
 	tools/system_packages.sh
-	local_cluster/up.sh --if-possible
+	local_cluster/up.sh --if-possible $(MODE_FLAG)
 	PATH="$(BIN):$$PATH" $(BIN)/pytest $(PYTEST_ARGS)
 
 bench: venv ## Measure the generated profile against the plugin's defaults on the local cluster (bench/RESULTS.md)
-	local_cluster/up.sh --if-possible
+	local_cluster/up.sh --if-possible $(MODE_FLAG)
 	PATH="$(BIN):$$PATH" $(BIN)/python bench/run_bench.py
 
-slurm-up: ## Start the local single-node SLURM cluster (root; installs SLURM and munge if missing)
-	local_cluster/up.sh
+slurm-up: ## Start the local single-node SLURM cluster (root; installs what is missing); ACCOUNTING=1 adds slurmdbd
+	local_cluster/up.sh $(or $(MODE_FLAG),--no-accounting)
 
 slurm-down: ## Stop the daemons that slurm-up started
 	local_cluster/down.sh

@@ -24,11 +24,24 @@ node_ready() {
     esac
 }
 
+# wait_until SECONDS COMMAND...: 0 as soon as COMMAND succeeds, 1 if it never did.
+wait_until() {
+    local tries=$(($1 * 2))
+    shift
+    for _ in $(seq 1 "$tries"); do
+        "$@" && return 0
+        sleep 0.5
+    done
+    return 1
+}
+
 pidfile_of() {
     case "$1" in
         slurmctld) echo /run/slurmctld.pid ;;
         slurmd) echo /run/slurmd.pid ;;
         munged) echo /run/munge/munged.pid ;;
+        slurmdbd) echo /run/slurmdbd.pid ;;
+        mariadb) echo /run/mysqld/mysqld.pid ;;
     esac
 }
 
@@ -64,13 +77,28 @@ stop_daemon() {
     return 1
 }
 
-# The slurm.conf for this machine, on stdout.
+# The accounting mode of the slurm.conf this script wrote: accounting or none.
+conf_mode() {
+    if grep -qx "AccountingStorageType=accounting_storage/slurmdbd" "$SLURM_CONF_PATH" 2>/dev/null; then
+        echo accounting
+    else
+        echo none
+    fi
+}
+
+# The slurm.conf for this machine and mode (accounting or none), on stdout.
 render_conf() {
-    local here host cpus mem_mb
+    local mode="$1" here host cpus mem_mb accounting
     here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
     host="$(hostname -s)"
     cpus="$(($(nproc) * 2))"
     mem_mb="$(awk '/^MemTotal:/ { printf "%d", $2 / 1024 * 0.9 }' /proc/meminfo)"
+    if [[ "$mode" == accounting ]]; then
+        # Jobs need an association (user and account), as on production clusters.
+        accounting='AccountingStorageType=accounting_storage/slurmdbd\nAccountingStorageHost=localhost\nAccountingStoragePort=6819\nAccountingStorageEnforce=associations'
+    else
+        accounting='AccountingStorageType=accounting_storage/none'
+    fi
     sed -e "s/@HOST@/$host/g" -e "s/@CPUS@/$cpus/" -e "s/@MEM_MB@/$mem_mb/" \
-        -e "s/@LOCAL_CLUSTER_MARKER@/$MARKER/" "$here/slurm.conf.in"
+        -e "s/@LOCAL_CLUSTER_MARKER@/$MARKER/" -e "s|^@ACCOUNTING@\$|$accounting|" "$here/slurm.conf.in"
 }

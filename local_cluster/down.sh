@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Stop the daemons that local_cluster/up.sh started, by pid; leave anything
-# that was already running before it alone.
+# Stop the daemons that local_cluster/up.sh started (SLURM, munge, and in
+# accounting mode slurmdbd and MariaDB), by pid; leave anything that was
+# already running before it alone.
 #
 # Usage: local_cluster/down.sh
 # Exit codes: 0 stopped (or nothing to stop); 1 a daemon did not stop within 20 s.
@@ -16,8 +17,9 @@ if [[ ! -s "$STARTED_FILE" ]]; then
 fi
 
 status=0
-# slurmd and slurmctld before munged, which they need to shut down cleanly.
-for name in slurmd slurmctld munged; do
+# Clients before the services they report to: slurmctld needs slurmdbd, which
+# needs MariaDB, and all of them need munged to shut down cleanly.
+for name in slurmd slurmctld slurmdbd mariadb munged; do
     grep -qx "$name" "$STARTED_FILE" || continue
     if stop_daemon "$name"; then
         echo "local SLURM cluster: stopped $name"

@@ -3,6 +3,11 @@
 SLURM tests are marked `slurm`. Without a cluster they are skipped, except when
 REQUIRE_SLURM=1 (CI): then a missing cluster fails them, and any skipped test
 fails the session.
+
+Tests marked `accounting` or `no_accounting` need the cluster in that mode (and
+are SLURM tests); on a cluster in the other mode they are deselected and the
+summary says how many. ACCOUNTING=1 or 0 (make test ACCOUNTING=...) states the
+mode the cluster must be in; a cluster in the other mode stops the session.
 """
 
 from __future__ import annotations
@@ -15,12 +20,54 @@ from pathlib import Path
 
 import pytest
 
-from support import cancel_everything_of, cluster_answers, node_ready
+from support import cancel_everything_of, cluster_accounting, cluster_answers, node_ready
 
 REQUIRE_SLURM = os.environ.get("REQUIRE_SLURM") == "1"
+EXPECTED_ACCOUNTING = {"1": True, "0": False}.get(os.environ.get("ACCOUNTING", ""))
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+MODE_NAMES = {True: "with accounting", False: "without accounting"}
 
 _cluster_ok: bool | None = None
+_other_mode_deselected = 0
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mode-marked tests are SLURM tests; those of the other mode are deselected."""
+    global _other_mode_deselected
+    for item in items:
+        if item.get_closest_marker("accounting") or item.get_closest_marker("no_accounting"):
+            item.add_marker(pytest.mark.slurm)
+    accounting = cluster_accounting()
+    if EXPECTED_ACCOUNTING is not None and accounting is not None and accounting != EXPECTED_ACCOUNTING:
+        raise pytest.UsageError(
+            f"ACCOUNTING={os.environ['ACCOUNTING']} but the cluster in reach runs {MODE_NAMES[accounting]}; "
+            f"switch it with 'make slurm-up ACCOUNTING={os.environ['ACCOUNTING']}'"
+        )
+    if accounting is None:
+        return
+    other = "no_accounting" if accounting else "accounting"
+    kept = [item for item in items if not item.get_closest_marker(other)]
+    deselected = [item for item in items if item.get_closest_marker(other)]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+        _other_mode_deselected = len(deselected)
+
+
+def pytest_report_header(config):
+    accounting = cluster_accounting()
+    if accounting is None:
+        return "SLURM cluster: none answers"
+    return f"SLURM cluster: answers, {MODE_NAMES[accounting]}"
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _other_mode_deselected:
+        accounting = cluster_accounting()
+        terminalreporter.write_line(
+            f"{_other_mode_deselected} test(s) deselected: they need the cluster {MODE_NAMES[not accounting]} "
+            f"(make test ACCOUNTING={0 if accounting else 1})"
+        )
 
 
 def pytest_runtest_setup(item):
@@ -44,6 +91,14 @@ def pytest_sessionfinish(session, exitstatus):
     if skipped and session.exitstatus == 0:
         reporter.write_line(f"REQUIRE_SLURM=1: {len(skipped)} test(s) were skipped; that counts as a failure", red=True)
         session.exitstatus = 1
+
+
+@pytest.fixture
+def accounting() -> bool:
+    """Whether the cluster under test keeps accounts (for checks that differ by mode)."""
+    mode = cluster_accounting()
+    assert mode is not None, "no SLURM cluster answers"
+    return mode
 
 
 @pytest.fixture

@@ -50,6 +50,21 @@ def cluster_answers() -> bool:
         return False
 
 
+def cluster_accounting() -> bool | None:
+    """Whether the cluster in reach keeps accounts (slurmdbd); None when it does not answer."""
+    try:
+        done = subprocess.run(["scontrol", "show", "config"], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if done.returncode != 0:
+        return None
+    for line in done.stdout.splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() == "AccountingStorageType":
+            return value.strip() != "accounting_storage/none"
+    return False
+
+
 def node_ready() -> bool:
     try:
         done = subprocess.run(["sinfo", "--noheader", "--Node", "--format=%t"], capture_output=True, text=True, timeout=5)

@@ -1,5 +1,6 @@
-"""Answers checked against the live local cluster: partitions, accounting, and a
-controller that does not answer."""
+"""Answers checked against the live local cluster: partitions, a cluster without
+accounting, and a controller that does not answer (test_accounting.py has the
+cluster with accounting)."""
 
 from __future__ import annotations
 
@@ -21,12 +22,14 @@ def test_missing_partition_is_refused_with_the_real_list(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.no_accounting
 def test_sacct_is_refused_where_accounting_is_off(tmp_path):
     done = cookiecutter(tmp_path, {"status_command": "sacct"}, offline=False)
     assert done.returncode != 0
     assert "ERROR status_command: 'sacct' needs SLURM accounting, which this cluster has disabled" in done.stderr
 
 
+@pytest.mark.no_accounting
 def test_auto_status_command_becomes_squeue_without_accounting(tmp_path):
     done = cookiecutter(tmp_path, {"slurm_partition": "long"}, offline=False)
     assert done.returncode == 0, done.stderr
@@ -54,6 +57,7 @@ def test_a_missing_partition_shared_by_the_coordinator_is_reported_once(tmp_path
                       "Accepted: debug, long. Example: debug"]
 
 
+@pytest.mark.no_accounting
 def test_an_account_that_cannot_be_checked_is_said_so(tmp_path):
     done = cookiecutter(tmp_path, {"slurm_account": "lab9"}, offline=False)
     assert done.returncode == 0, done.stderr

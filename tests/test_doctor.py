@@ -179,7 +179,7 @@ def test_state_left_by_a_run_started_in_another_directory(bake):
 
 
 @pytest.mark.slurm
-def test_cluster_facts_partition_account_and_status_command(bake):
+def test_cluster_facts_partition_account_and_status_command(bake, accounting):
     project = bake(live=True)
     edit_profile(project, **{"default-resources": {"slurm_partition": "gone", "mem_mb": 1000, "runtime": "60m"},
                              "slurm-status-command": "sacct"})
@@ -194,6 +194,10 @@ def test_cluster_facts_partition_account_and_status_command(bake):
     }
     assert checks["coordinator_partition"]["fix"] == (
         "set COORDINATOR_PARTITION in profiles/slurm/coordinator.env to one of: debug, long")
+    if accounting:
+        assert "status_command" not in checks
+        assert checks["cluster"]["saw"].endswith("accounting on; status command sacct")
+        return
     assert checks["status_command"]["status"] == "FAIL"
     assert checks["status_command"]["saw"].startswith("status_command: 'sacct' needs SLURM accounting")
     assert checks["status_command"]["fix"] == "set slurm-status-command: squeue in profiles/slurm/config.yaml"

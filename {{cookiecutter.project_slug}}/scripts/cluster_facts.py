@@ -104,9 +104,10 @@ def check_against_cluster(
 ) -> tuple[list[str], list[str]]:
     """(errors, warnings) for answers that this cluster would refuse or mishandle.
 
-    At generation the coordinator's partition is by default the rules' one, and a
-    second line about the same value only repeats the first; where the two live
-    in different files (the doctor), repeat_same_partition reports both.
+    At generation the coordinator's partition and account are by default the
+    rules' ones, and a second line about the same value only repeats the first;
+    where the two live in different files (the doctor), repeat_same_partition
+    reports both.
     """
     if not facts.reachable:
         return [], [f"cluster checks skipped: {facts.problem}; partitions, account and status command were not checked"]
@@ -129,16 +130,21 @@ def check_against_cluster(
             f"Accepted: {', '.join(facts.partitions) or 'no partitions found'}. "
             f"Example: {facts.partitions[0] if facts.partitions else 'debug'}"
         )
-    account = answers.get("slurm_account", "")
-    if account and facts.accounting and facts.accounts is not None:
-        if account.lower() not in {a.lower() for a in facts.accounts}:
-            errors.append(
-                f"slurm_account: {account!r} is not an account of user {current_user()} on this cluster. "
-                f"Accepted: {', '.join(facts.accounts) or 'none registered'}, or empty for the default. "
-                f"Example: {facts.accounts[0] if facts.accounts else ''}"
-            )
-    elif account and facts.accounting is False:
-        warnings.append(f"slurm_account: {account!r} was not checked: this cluster has accounting disabled")
+    refused = set()
+    for name in ("slurm_account", "coordinator_account"):
+        account = str(answers.get(name, ""))
+        if not account or (account in refused and not repeat_same_partition):
+            continue
+        if facts.accounting and facts.accounts is not None:
+            if account.lower() not in {a.lower() for a in facts.accounts}:
+                refused.add(account)
+                errors.append(
+                    f"{name}: {account!r} is not an account of user {current_user()} on this cluster. "
+                    f"Accepted: {', '.join(facts.accounts) or 'none registered'}, or empty for the default. "
+                    f"Example: {facts.accounts[0] if facts.accounts else ''}"
+                )
+        elif facts.accounting is False and name == "slurm_account":
+            warnings.append(f"slurm_account: {account!r} was not checked: this cluster has accounting disabled")
     choice = answers.get("status_command", "auto")
     if choice == "sacct" and facts.accounting is False:
         errors.append(

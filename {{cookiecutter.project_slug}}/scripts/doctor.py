@@ -300,6 +300,7 @@ def cluster_answers_from(profile: dict) -> dict:
         "slurm_partition": str(resources.get("slurm_partition", "")),
         "coordinator_partition": coordinator.get("COORDINATOR_PARTITION", ""),
         "slurm_account": str(resources.get("slurm_account", "")),
+        "coordinator_account": coordinator.get("COORDINATOR_ACCOUNT", ""),
         # The plugin's own default is sacct.
         "status_command": str(profile.get("slurm-status-command", "sacct")),
     }
@@ -309,9 +310,13 @@ def cluster_answers_from(profile: dict) -> dict:
 CLUSTER_FIXES = {
     "slurm_partition": "set default-resources: slurm_partition in profiles/slurm/config.yaml to one of: {accepted}",
     "coordinator_partition": "set COORDINATOR_PARTITION in profiles/slurm/coordinator.env to one of: {accepted}",
-    "slurm_account": "set slurm_account in profiles/slurm/config.yaml and COORDINATOR_ACCOUNT in "
-                     "profiles/slurm/coordinator.env to one of: {accepted}",
+    "slurm_account": "set default-resources: slurm_account in profiles/slurm/config.yaml to one of: {accepted}",
+    "coordinator_account": "set COORDINATOR_ACCOUNT in profiles/slurm/coordinator.env to one of: {accepted}",
     "status_command": "set slurm-status-command: squeue in profiles/slurm/config.yaml",
+}
+CLUSTER_WARNING_FIXES = {
+    "slurm_account": "nothing to do here: without accounting SLURM does not check accounts",
+    "status_command": "ask the admins for MinJobAge >= 120",
 }
 
 
@@ -332,7 +337,8 @@ def check_cluster(profile: dict) -> list[Check]:
         accepted = rest.split(". Example:")[0]
         checks.append(Check(field, "FAIL", saw.rstrip("."), CLUSTER_FIXES[field].format(accepted=accepted)))
     for message in warnings:
-        checks.append(Check(message.split(":")[0], "WARN", message, "ask the admins for MinJobAge >= 120"))
+        field = message.split(":")[0]
+        checks.append(Check(field, "WARN", message, CLUSTER_WARNING_FIXES[field]))
     return checks
 
 
