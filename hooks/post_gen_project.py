@@ -13,7 +13,7 @@ from pathlib import Path
 sys.path.insert(0, "scripts")
 
 import yaml  # noqa: E402
-from profile_lint import lint_profile, load_profile  # noqa: E402
+from profile_lint import lint_profile, lint_warnings, load_profile  # noqa: E402
 from template_sync import record_answers  # noqa: E402
 
 CONTEXT = json.loads({{ cookiecutter | jsonify | jsonify }})
@@ -41,7 +41,8 @@ def check_yaml_files() -> list[str]:
             profile = load_profile(profile_dir)
         except (OSError, ValueError, yaml.YAMLError):
             continue  # reported above
-        problems += lint_profile(profile, name=str(profile_dir))
+        # A generated profile holds not even a deprecated setting.
+        problems += lint_profile(profile, name=str(profile_dir)) + lint_warnings(profile, name=str(profile_dir))
     return problems
 
 

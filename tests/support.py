@@ -43,6 +43,13 @@ def make(project: Path, *targets: str, timeout: float = 120, check: bool = True,
 ACTIVE_STATES = {"PENDING", "RUNNING", "CONFIGURING", "COMPLETING", "SUSPENDED"}
 
 
+def warnings_of(stderr: str) -> list[str]:
+    """The WARNING lines of a generation, less the one about a template with
+    uncommitted changes (the template's own working tree while it is edited)."""
+    return [line for line in stderr.splitlines()
+            if line.startswith("WARNING ") and "has uncommitted changes" not in line]
+
+
 def cluster_answers() -> bool:
     try:
         return subprocess.run(["sinfo", "--noheader"], capture_output=True, timeout=5).returncode == 0

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 import yaml
 
-from support import make, run_id_of, set_config, submit, wait_for_state
+from support import make, run_id_of, set_config, submit, wait_for_state, warnings_of
 from test_answers import cookiecutter
 from test_doctor import doctor
 
@@ -34,7 +34,7 @@ def jobs_in_controller(job_name: str | None = None, job_id: str | None = None) -
 def test_auto_status_command_becomes_sacct(tmp_path):
     done = cookiecutter(tmp_path, {"slurm_account": ACCOUNT}, offline=False)
     assert done.returncode == 0, done.stderr
-    assert "WARNING" not in done.stderr
+    assert warnings_of(done.stderr) == []
     profile = yaml.safe_load((tmp_path / PROFILE).read_text())
     assert profile["slurm-status-command"] == "sacct"
     assert profile["default-resources"]["slurm_account"] == ACCOUNT

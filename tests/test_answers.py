@@ -24,6 +24,7 @@ BAD_ANSWERS = [
     ("project_slug", "../escape"),
     ("project_slug", "x" * 65),
     ("project_name", "two\nlines"),
+    ("project_name", ""),
     ("author", "tab\there"),
     ("description", "d" * 201),
     ("slurm_partition", "debug partition"),
@@ -39,6 +40,8 @@ BAD_ANSWERS = [
     ("default_mem_mb", "4Q"),
     ("default_mem_mb", "20T"),
     ("coordinator_mem_per_cpu_mb", "lots"),
+    ("default_mem_mb", "1.5"),
+    ("coordinator_mem_per_cpu_mb", "3999.5M"),
     ("default_runtime", "0"),
     ("default_runtime", "soon"),
     ("default_runtime", "25:99:00"),
@@ -46,6 +49,8 @@ BAD_ANSWERS = [
     ("default_runtime", "-5m"),
     ("default_runtime", "2w"),
     ("default_runtime", "400d"),
+    ("default_runtime", "90m\u0131n"),  # a dotless i, which case-insensitive matching took for 'i'
+    ("coordinator_time", "2m\u0130n"),
     ("coordinator_time", "0:00"),
     ("latency_wait", "-5"),
     ("latency_wait", "1.5"),
@@ -136,6 +141,21 @@ def test_bad_choice_is_refused_by_cookiecutter(tmp_path, marker, field, value):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_slug_made_from_the_name_says_where_it_came_from(tmp_path):
+    done = cookiecutter(tmp_path, {"project_name": "2024 Alu study"})
+    assert done.returncode != 0
+    assert ("ERROR project_slug: '2024_alu_study' is not a safe directory name. Accepted: a letter, then up to 63 "
+            "letters, digits, '_' or '-'. Example: project_2024_alu_study (made from project_name "
+            "'2024 Alu study': answer project_slug yourself, or start the name with a letter)") in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_fractional_number_of_megabytes_suggests_a_unit(tmp_path):
+    done = cookiecutter(tmp_path, {"default_mem_mb": "1.5"})
+    assert ("ERROR default_mem_mb: '1.5' is not a whole number of megabytes. Accepted: whole megabytes, or a "
+            "number with unit G, GB, T or TB (1G = 1024M), up to 16T. Example: 1536M or 1.5G") in done.stderr
+
+
 def test_several_bad_answers_are_all_reported_at_once(tmp_path):
     done = cookiecutter(tmp_path, {"default_mem_mb": "4 gigs", "latency_wait": "-1", "max_jobs": "0"})
     fields = [line.split(":")[0] for line in done.stderr.splitlines() if line.startswith("ERROR ")]
@@ -199,6 +219,9 @@ def render(tmp_path: Path, **answers: str) -> tuple[dict, dict, subprocess.Compl
         ({"default_runtime": "02:00:00"}, {"runtime": "120m"}, {}),
         ({"default_runtime": "1-12"}, {"runtime": "2160m"}, {}),
         ({"default_runtime": "1d"}, {"runtime": "1440m"}, {}),
+        # Exact arithmetic: 4.15 h is 249 minutes, 1.1 days 1584 (floats would round both up).
+        ({"default_runtime": "4.15h", "coordinator_time": "1.1d"}, {"runtime": "249m"},
+         {"COORDINATOR_TIME": "1-02:24:00"}),
         ({"coordinator_time": "1-12:00:00"}, {},
          {"COORDINATOR_TIME": "1-12:00:00", "COORDINATOR_WALLTIME_WARNING_S": "600"}),
         ({"coordinator_time": "30"}, {},

@@ -9,6 +9,7 @@ import time
 import pytest
 import yaml
 
+from support import warnings_of
 from test_answers import cookiecutter
 
 pytestmark = pytest.mark.slurm
@@ -33,7 +34,7 @@ def test_sacct_is_refused_where_accounting_is_off(tmp_path):
 def test_auto_status_command_becomes_squeue_without_accounting(tmp_path):
     done = cookiecutter(tmp_path, {"slurm_partition": "long"}, offline=False)
     assert done.returncode == 0, done.stderr
-    assert "WARNING" not in done.stderr
+    assert warnings_of(done.stderr) == []
     profile = yaml.safe_load((tmp_path / "repeat_family_analysis/profiles/slurm/config.yaml").read_text())
     assert profile["slurm-status-command"] == "squeue"
     assert profile["default-resources"]["slurm_partition"] == "long"

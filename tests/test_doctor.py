@@ -151,6 +151,27 @@ def test_a_lock_left_by_a_killed_local_run(bake):
     assert checks["stale-lock"]["fix"] == "make unlock (if no Snakemake runs in this project)"
 
 
+def test_an_export_list_without_all_strips_the_environment(bake):
+    project = bake()
+    line = line_of(project, "export-env", project_env(SLURM_EXPORT_ENV="HOME"))
+    assert line.startswith("WARN  export-env           SLURM_EXPORT_ENV=HOME: jobs submitted from this shell start "
+                           "without PATH or conda")
+    assert line_of(project, "export-env", project_env(SLURM_EXPORT_ENV="ALL,EXTRA=1")).startswith("PASS")
+
+
+def test_braces_in_the_project_path(tmp_path):
+    from test_answers import cookiecutter
+
+    parent = tmp_path / "run{1}"
+    parent.mkdir()
+    assert cookiecutter(parent, {}).returncode == 0
+    code, checks = doctor(parent / "repeat_family_analysis", "--quick")
+    assert code == 1
+    assert checks["project-path"]["saw"].endswith("contains '{' and '}': Snakemake reads them in paths as "
+                                                 "wildcards and patterns, and then ignores the profile or fails")
+    assert checks["project-path"]["fix"] == "move the project to a directory without '{', '}', '[' or ']' in its path"
+
+
 def test_a_percent_sign_in_the_project_path(tmp_path):
     from test_answers import cookiecutter
 
@@ -241,6 +262,18 @@ def test_an_old_slurm_plugin_is_refused(bake, tmp_path):
     assert checks["versions"]["fix"] == "pip install 'snakemake-executor-plugin-slurm>=2.7' (or make venv)"
 
 
+def test_a_deprecated_setting_warns_without_blocking(bake):
+    project = bake()
+    edit_profile(project, **{"max-jobs-per-second": 5})
+    code, checks = doctor(project, "--quick")
+    assert code == 0
+    assert checks["profile-lint"] == {
+        "name": "profile-lint", "status": "WARN",
+        "saw": "profiles/slurm: 'max-jobs-per-second' is deprecated since Snakemake 8",
+        "fix": "use max-jobs-per-timespan (e.g. 10/1s)",
+    }
+
+
 @pytest.mark.parametrize(
     ("changes", "saw_start", "fix"),
     [
@@ -251,6 +284,18 @@ def test_an_old_slurm_plugin_is_refused(bake, tmp_path):
         ({"set-resources": {"sort_bed": {"slurm_extra": "'--mem=4G --qos=long'"}}},
          "profiles/slurm: set-resources of rule sort_bed slurm_extra passes --mem, which the SLURM plugin sets",
          "remove it from slurm_extra and use the resource mem_mb"),
+        # Flags the plugin refuses in slurm_extra, and a short flag with its value attached.
+        ({"set-resources": {"sort_bed": {"slurm_extra": "'--gres=gpu:1'"}}},
+         "profiles/slurm: set-resources of rule sort_bed slurm_extra passes --gres, which the SLURM plugin sets",
+         "remove it from slurm_extra and use the resource gres"),
+        ({"default-resources": {"mem_mb": 1000, "slurm_partition": "debug", "slurm_extra": "'-plong'"}},
+         "profiles/slurm: default-resources slurm_extra passes -p, which the SLURM plugin sets",
+         "remove it from slurm_extra and use the resource slurm_partition"),
+        ({"slurm": True},
+         "profiles/slurm: 'slurm' is a Snakemake 7 setting that Snakemake 8+ rejects", "use executor: slurm"),
+        ({"executor": "local"},
+         "profiles/slurm: executor is 'local', not 'slurm': rule jobs would run inside the coordinator's job",
+         "set executor: slurm"),
     ],
 )
 def test_profile_lint(bake, changes, saw_start, fix):
@@ -266,14 +311,38 @@ def test_profile_lint(bake, changes, saw_start, fix):
 @pytest.mark.slurm
 def test_submit_refuses_on_a_fail_unless_told_otherwise(bake):
     project = bake(live=True)
-    edit_profile(project, **{"max-jobs-per-second": 5})
+    edit_profile(project, **{"cluster-status": "status.py"})
     done = make(project, "submit", check=False)
     assert done.returncode != 0
-    assert "FAIL  profile-lint         profiles/slurm: 'max-jobs-per-second' is a Snakemake 7 setting" in done.stderr
+    assert "FAIL  profile-lint         profiles/slurm: 'cluster-status' is a Snakemake 7 setting" in done.stderr
     assert "nothing was submitted: fix the FAIL above, or submit anyway with --skip-doctor" in done.stderr
     assert not (project / "logs/coordinator/latest_job_id").exists()
-    edit_profile(project, **{"max-jobs-per-second": None})
+    edit_profile(project, **{"cluster-status": None})
     edit_profile(project, **{"latency-wait": 700})
     job_id = make(project, "submit", "SKIP_DOCTOR=1").stdout.strip()
     assert job_id.isdigit()
     assert wait_for_state(project, {"completed", "failed"})["state"] == "completed"
+
+
+def test_a_profile_left_with_conflict_markers_says_to_resolve_them(bake):
+    project = bake()
+    path = project / "profiles/slurm/config.yaml"
+    path.write_text(path.read_text().replace(
+        "latency-wait: 60\n", "<<<<<<< ours\nlatency-wait: 60\n=======\nlatency-wait: 90\n>>>>>>> theirs\n"))
+    code, checks = doctor(project, "--quick")
+    assert code == 1
+    assert checks["profile"] == {
+        "name": "profile", "status": "FAIL", "saw": "conflict markers (<<<<<<<) left in profiles/slurm/config.yaml",
+        "fix": "resolve the conflict in profiles/slurm/config.yaml (keep one side of each block, drop the markers), "
+               "then commit",
+    }
+
+
+def test_a_profile_that_is_not_yaml_is_named(bake):
+    project = bake()
+    (project / "profiles/slurm/config.yaml").write_text("jobs: [100\n")
+    code, checks = doctor(project, "--quick")
+    assert code == 1
+    assert checks["profile"]["saw"].startswith("cannot read profiles/slurm: ")
+    assert checks["profile"]["fix"] == (
+        "fix the file named above, or restore it with 'git checkout profiles/slurm' and 'make regen-profile'")

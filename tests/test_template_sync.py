@@ -75,6 +75,16 @@ def test_a_git_url_bakes_with_hooks_and_run_bits(project, template_repo):
     assert record["context"]["cookiecutter"]["latency_wait"] == "60"
 
 
+def test_a_template_with_uncommitted_changes_is_said_so(template_repo, tmp_path):
+    agents = template_repo / "{{cookiecutter.project_slug}}" / "AGENTS.md"
+    agents.write_text(agents.read_text() + "\nAn edit not yet committed.\n")
+    done = cookiecutter_from_url(str(template_repo), tmp_path / "projects", tmp_path)
+    assert done.returncode == 0, done.stderr
+    revision = git(template_repo, "rev-parse", "HEAD")
+    assert (f"WARNING the template in {template_repo} has uncommitted changes: they are in this project, but "
+            f".cruft.json records revision {revision[:12]}, which lacks them") in done.stderr
+
+
 def test_regenerate_the_profile_and_take_a_template_update(project, template_repo):
     snakefile = project / "workflow" / "Snakefile"
     snakefile.write_text(snakefile.read_text().replace("localrules:", "# my own note\nlocalrules:"))
@@ -82,16 +92,21 @@ def test_regenerate_the_profile_and_take_a_template_update(project, template_rep
 
     done = make(project, "regen-profile", "SET=latency_wait=90 slurm_partition=long", env=sync_env(), timeout=180)
     assert "-latency-wait: 60" in done.stdout and "+latency-wait: 90" in done.stdout
-    assert "changed: .cruft.json, profiles/slurm/config.yaml" in done.stdout
+    # The coordinator's partition was the rules' one (its default) and follows it.
+    assert "regen-profile: coordinator_partition follows slurm_partition (it had the same value): long" in done.stdout
+    assert "changed: .cruft.json, profiles/slurm/config.yaml, profiles/slurm/coordinator.env" in done.stdout
     assert "--- a/.cruft.json" not in done.stdout
     profile = yaml.safe_load((project / "profiles/slurm/config.yaml").read_text())
     assert profile["latency-wait"] == 90
     assert profile["default-resources"]["slurm_partition"] == "long"
+    assert "COORDINATOR_PARTITION=long" in (project / "profiles/slurm/coordinator.env").read_text().splitlines()
     assert "# my own note" in snakefile.read_text()
     answers = json.loads((project / ".cruft.json").read_text())["context"]["cookiecutter"]
-    assert (answers["latency_wait"], answers["slurm_partition"]) == ("90", "long")
+    assert (answers["latency_wait"], answers["slurm_partition"], answers["coordinator_partition"]) == (
+        "90", "long", "long")
     changed = git(project, "status", "--porcelain").splitlines()
-    assert sorted(line.split(maxsplit=1)[1] for line in changed) == [".cruft.json", "profiles/slurm/config.yaml"]
+    assert sorted(line.split(maxsplit=1)[1] for line in changed) == [
+        ".cruft.json", "profiles/slurm/config.yaml", "profiles/slurm/coordinator.env"]
     git(project, "commit", "-q", "-am", "new profile")
 
     bad = make(project, "regen-profile", "SET=latency_wait=700", env=sync_env(), check=False, timeout=180)
@@ -112,6 +127,47 @@ def test_regenerate_the_profile_and_take_a_template_update(project, template_rep
     assert "# my own note" in snakefile.read_text()
     assert yaml.safe_load((project / "profiles/slurm/config.yaml").read_text())["latency-wait"] == 90
     assert json.loads((project / ".cruft.json").read_text())["commit"] == git(template_repo, "rev-parse", "HEAD")
+
+
+def test_set_is_taken_as_typed_never_run(project):
+    marker = project.parent / "set-injection-marker"
+    for value in (f"latency_wait=`touch {marker}`", f"latency_wait=30;touch {marker}",
+                  f"latency_wait=$(touch {marker})", f"$(shell touch {marker})"):
+        done = make(project, "regen-profile", f"SET={value}", env=sync_env(), check=False, timeout=180)
+        assert done.returncode != 0, value
+        assert not marker.exists(), value
+    assert json.loads((project / ".cruft.json").read_text())["context"]["cookiecutter"]["latency_wait"] == "60"
+
+    # Quotes group words; '$' is kept as typed.
+    done = make(project, "regen-profile", "SET=description='Costs $5 per $HOME sample' latency_wait=30",
+                env=sync_env(), timeout=180)
+    answers = json.loads((project / ".cruft.json").read_text())["context"]["cookiecutter"]
+    assert (answers["description"], answers["latency_wait"]) == ("Costs $5 per $HOME sample", "30")
+    assert "Costs $5 per $HOME sample" in (project / "README.md").read_text()
+
+    # A template marker would be rendered by every later regeneration: refused.
+    done = make(project, "regen-profile", "SET=author='{{ 7*7 }}'", env=sync_env(), check=False, timeout=180)
+    assert done.returncode != 0
+    assert ("ERROR author: '{{ 7*7 }}' holds a template marker, which would be evaluated when the project is "
+            "regenerated") in done.stderr
+
+
+def test_a_regeneration_that_meets_an_edit_changes_nothing(project):
+    """use_apptainer also rewrites the rules' container: lines; an edit there stops it whole."""
+    rules = project / "workflow" / "rules" / "repeats.smk"
+    rules.write_text(rules.read_text().replace("    params:\n        family_pattern",
+                                               "    threads: 2\n    params:\n        family_pattern"))
+    git(project, "commit", "-q", "-am", "my edit")
+    edited = {path: path.read_text() for path in (rules, project / "profiles/slurm/config.yaml",
+                                                  project / ".cruft.json")}
+
+    done = make(project, "regen-profile", "SET=use_apptainer=yes", env=sync_env(), check=False, timeout=180)
+    assert done.returncode != 0
+    assert ("regen-profile: your edits in workflow/rules/repeats.smk touch lines that these answers change; "
+            "nothing was changed (answers and files are as before)") in done.stderr
+    assert "container:" in done.stderr  # the change to apply by hand
+    assert {path: path.read_text() for path in edited} == edited
+    assert git(project, "status", "--porcelain") == ""
 
 
 def test_a_conflicting_template_change_is_reported_not_applied_over_the_edit(project, template_repo):

@@ -18,6 +18,7 @@ import math
 import re
 import shlex
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Callable
 
 
@@ -58,12 +59,36 @@ def check_free_text(field: str, value: str) -> Checked:
     return Checked(value)
 
 
+def check_project_name(field: str, value: str) -> Checked:
+    """The project's name: free text, but not empty (the directory name is made from it)."""
+    if isinstance(value, str) and not value.strip():
+        raise AnswerError(
+            field, value, "is empty",
+            f"printable text on one line, not empty, up to {MAX_FREE_TEXT} characters",
+            "Repeat family analysis",
+        )
+    return check_free_text(field, value)
+
+
+def suggested_slug(value: object) -> str:
+    """A safe name close to a refused one, for the example of its message."""
+    kept = re.sub(r"[^A-Za-z0-9_-]+", "_", str(value)).strip("_-")
+    if kept and not kept[0].isalpha():
+        kept = f"project_{kept}"
+    return kept[:64] if SLUG_RE.fullmatch(kept[:64]) else "repeat_families"
+
+
+def slug_of_name(name: object) -> str:
+    """The default slug cookiecutter makes from a plain ASCII project name."""
+    return re.sub(r"[^a-z0-9]+", "_", str(name).lower()).strip("_")
+
+
 def check_slug(field: str, value: str) -> Checked:
     if not isinstance(value, str) or not SLUG_RE.fullmatch(value):
         raise AnswerError(
             field, value, "is not a safe directory name",
             "a letter, then up to 63 letters, digits, '_' or '-'",
-            "repeat_families",
+            suggested_slug(value),
         )
     return Checked(value)
 
@@ -96,9 +121,15 @@ def check_account(field: str, value: str) -> Checked:
 # --- quantities --------------------------------------------------------------
 
 
-def _ceil(number: float) -> int:
-    """Round up; too large to be a number at all counts as 0 (refused)."""
-    return math.ceil(number) if math.isfinite(number) else 0
+MAX_DIGITS = 30
+
+
+def _ceil_product(number: str, factor: int) -> int:
+    """number * factor rounded up, computed exactly (4.15h is 249 minutes, not 250);
+    a number too long to be meant counts as 0 (refused)."""
+    if len(number) > MAX_DIGITS:
+        return 0
+    return math.ceil(Fraction(number) * factor)
 
 
 MEMORY_RE = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)")
@@ -111,7 +142,14 @@ def parse_memory_mb(field: str, value: object) -> int:
     text = str(value).strip()
     match = MEMORY_RE.fullmatch(text)
     unit = match.group(2).lower() if match else None
-    megabytes = _ceil(float(match.group(1)) * MEMORY_UNITS[unit]) if match and unit in MEMORY_UNITS else 0
+    megabytes = _ceil_product(match.group(1), MEMORY_UNITS[unit]) if match and unit in MEMORY_UNITS else 0
+    if match and unit in MEMORY_UNITS and MEMORY_UNITS[unit] == 1 and "." in match.group(1):
+        # '1.5' is far more likely meant as 1.5G than as 2 MB; SLURM takes whole megabytes.
+        raise AnswerError(
+            field, value, "is not a whole number of megabytes",
+            "whole megabytes, or a number with unit G, GB, T or TB (1G = 1024M), up to 16T",
+            f"{_ceil_product(match.group(1), 1024)}M or {match.group(1)}G",
+        )
     if not 1 <= megabytes <= MAX_MEMORY_MB:
         raise AnswerError(
             field, value, "is not a memory size",
@@ -125,7 +163,8 @@ def check_memory(field: str, value: object) -> Checked:
     return Checked(parse_memory_mb(field, value))
 
 
-DURATION_UNIT_RE = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(m|min|h|d)?", re.IGNORECASE)
+# ASCII: with IGNORECASE alone, the Turkish dotless i would match 'i' in "min".
+DURATION_UNIT_RE = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(m|min|h|d)?", re.IGNORECASE | re.ASCII)
 MINUTES_PER_UNIT = {None: 1, "m": 1, "min": 1, "h": 60, "d": 24 * 60}
 SLURM_TIME_RE = re.compile(
     r"(?:(?P<days>[0-9]+)-(?P<dh>[0-9]{1,2})(?::(?P<dm>[0-9]{1,2})(?::(?P<ds>[0-9]{1,2}))?)?)"
@@ -158,7 +197,7 @@ def parse_minutes(field: str, value: object) -> int:
     slurm_match = SLURM_TIME_RE.fullmatch(text)
     if unit_match:
         unit = unit_match.group(2).lower() if unit_match.group(2) else None
-        minutes = _ceil(float(unit_match.group(1)) * MINUTES_PER_UNIT[unit])
+        minutes = _ceil_product(unit_match.group(1), MINUTES_PER_UNIT[unit])
     elif slurm_match:
         seconds = _slurm_form_seconds(slurm_match)
         minutes = math.ceil(seconds / 60) if seconds is not None else 0
@@ -287,7 +326,7 @@ def check_image(field: str, value: str) -> Checked:
 STATUS_COMMANDS = ("auto", "squeue", "sacct")
 
 RULES: dict[str, Callable[[str, object], Checked]] = {
-    "project_name": check_free_text,
+    "project_name": check_project_name,
     "project_slug": check_slug,
     "author": check_free_text,
     "description": check_free_text,
@@ -312,6 +351,21 @@ RULES: dict[str, Callable[[str, object], Checked]] = {
 DEFAULTS_FROM = {"coordinator_partition": "slurm_partition"}
 
 
+# Recorded answers are rendered again by cruft when the project is regenerated
+# or updated: a template marker in one would be evaluated then, or break it.
+# (Spelled in pieces: this file is copied into projects, which must hold no marker.)
+TEMPLATE_MARKERS = tuple(a + b for a, b in (("{", "{"), ("}", "}"), ("{", "%"), ("%", "}"), ("{", "#"), ("#", "}")))
+
+
+def check_no_template_marker(field: str, value: object) -> None:
+    if isinstance(value, str) and any(marker in value for marker in TEMPLATE_MARKERS):
+        raise AnswerError(
+            field, value, "holds a template marker, which would be evaluated when the project is regenerated",
+            f"the same text without {', '.join(repr(m) for m in TEMPLATE_MARKERS)}",
+            "Families of L1",
+        )
+
+
 @dataclass
 class Verdict:
     values: dict
@@ -331,9 +385,15 @@ def check_answers(answers: dict) -> Verdict:
         if source in refused and answers[field] == answers.get(source):
             continue
         try:
+            check_no_template_marker(field, answers[field])
             checked = rule(field, answers[field])
         except AnswerError as error:
-            verdict.errors.append(str(error))
+            message = str(error)
+            if field == "project_slug" and answers[field] == slug_of_name(answers.get("project_name")):
+                # Its default is made from project_name: the user may never have typed it.
+                message += (f" (made from project_name {answers.get('project_name')!r}: answer project_slug "
+                            "yourself, or start the name with a letter)")
+            verdict.errors.append(message)
             refused.add(field)
             continue
         verdict.values[field] = checked.value

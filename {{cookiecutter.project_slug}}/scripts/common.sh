@@ -4,6 +4,8 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034  # the variables are used by the scripts that source this file
 
+# An exported CDPATH makes cd print the directory, which would end up in the paths.
+unset CDPATH
 PROJECT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 SNAKEFILE="$PROJECT_DIR/workflow/Snakefile"
 SLURM_PROFILE="$PROJECT_DIR/profiles/slurm"
@@ -16,6 +18,10 @@ LOCKS_DIR="$PROJECT_DIR/.snakemake/locks"
 FOREGROUND_LOCK="$PROJECT_DIR/.snakemake/foreground_run.flock"
 # Longest any single SLURM command may take before we give up on the controller.
 SLURM_TIMEOUT_S="${SLURM_TIMEOUT_S:-5}"
+if [[ ! "$SLURM_TIMEOUT_S" =~ ^[1-9][0-9]{0,3}$ ]]; then
+    echo "$(basename "$0"): SLURM_TIMEOUT_S must be whole seconds from 1 to 9999, not '$SLURM_TIMEOUT_S'" >&2
+    exit 2
+fi
 
 # Exit codes shared by the lifecycle scripts (README: "Exit codes").
 readonly EXIT_FAILED=1 EXIT_USAGE=2 EXIT_ACTIVE=3 EXIT_NONE=4 EXIT_NO_CONTROLLER=5
@@ -73,8 +79,9 @@ foreground_run() {
 # scripts/snakemake.sh, or a state SLURM does not tell. $1 names what is then
 # left undone ("unlocked", "deleted"). Sets COORDINATOR_STATE for the caller.
 refuse_while_a_run_is_active() {
-    local undone="Nothing was $1"
-    COORDINATOR_STATE="$(coordinator_state)" || true
+    local undone="Nothing was $1" code=0 local_run
+    # status.py exits with a code per state; only its answer on stdout counts.
+    COORDINATOR_STATE="$(coordinator_state)" || code=$?
     case "$COORDINATOR_STATE" in
         pending | running)
             die "$EXIT_ACTIVE" "coordinator job $(latest_job_id) is $COORDINATOR_STATE; stop it with 'make cancel' first. $undone"
@@ -82,8 +89,15 @@ refuse_while_a_run_is_active() {
         unknown)
             die "$EXIT_NO_CONTROLLER" "the SLURM controller did not answer, so whether a run is active is unknown. $undone"
             ;;
+        none | completed | failed | cancelled | timeout | stale) ;;
+        *)
+            # A crash must never read as "nothing is running".
+            die "$EXIT_FAILED" "scripts/status.py could not tell whether a run is active (exit $code; 'make status' shows why). $undone"
+            ;;
     esac
-    if [[ "$(foreground_run)" == yes ]]; then
+    local_run="$(foreground_run)" ||
+        die "$EXIT_FAILED" "scripts/status.py could not tell whether a local run is active ('make status' shows why). $undone"
+    if [[ "$local_run" == yes ]]; then
         die "$EXIT_ACTIVE" "a Snakemake started here with make (local, clean, ...) is running; let it finish first. $undone"
     fi
 }

@@ -111,8 +111,9 @@ def check_container(profile: dict) -> Check:
 
 
 def check_export_env() -> Check:
+    # Anything but ALL (NONE, NIL, or a list of names) leaves PATH and conda behind.
     found = [f"{name}={os.environ[name]}" for name in ("SLURM_EXPORT_ENV", "SBATCH_EXPORT")
-             if os.environ.get(name, "").upper().startswith("NONE")]
+             if os.environ.get(name, "") and not os.environ[name].upper().startswith("ALL")]
     if not found:
         return Check("export-env", "PASS", "SLURM_EXPORT_ENV and SBATCH_EXPORT do not strip the job environment")
     return Check("export-env", "WARN",
@@ -217,11 +218,14 @@ def check_container_directives(profile: dict) -> Check:
 
 def check_profile_lint(profile: dict) -> Check:
     problems = profile_lint.lint_profile(profile, name="profiles/slurm")
+    status = "FAIL"
+    if not problems:
+        problems, status = profile_lint.lint_warnings(profile, name="profiles/slurm"), "WARN"
     if not problems:
         return Check("profile-lint", "PASS", "no Snakemake 7 keys, memory clashes or plugin-managed sbatch flags")
     first, _, fix = problems[0].partition(". Fix: ")
     more = f" (and {len(problems) - 1} more: scripts/profile_lint.py lists them)" if len(problems) > 1 else ""
-    return Check("profile-lint", "FAIL", first + more, fix)
+    return Check("profile-lint", status, first + more, fix)
 
 
 def check_project_path() -> Check:
@@ -231,6 +235,12 @@ def check_project_path() -> Check:
                      f"{PROJECT_DIR} contains {' and '.join(repr(c) for c in odd)}: sbatch reads file names as "
                      "patterns, and the rule jobs of the SLURM plugin fail without a log there",
                      "move the project to a directory without '%' or '\\' in its path")
+    braces = [c for c in "{}[]" if c in str(PROJECT_DIR)]
+    if braces:
+        return Check("project-path", "FAIL",
+                     f"{PROJECT_DIR} contains {' and '.join(repr(c) for c in braces)}: Snakemake reads them in paths "
+                     "as wildcards and patterns, and then ignores the profile or fails",
+                     "move the project to a directory without '{', '}', '[' or ']' in its path")
     return Check("project-path", "PASS", "the project's path is safe for sbatch file names")
 
 
@@ -378,6 +388,18 @@ def run_checks(quick: bool) -> list[Check]:
     return checks
 
 
+def unreadable_profile(error: Exception) -> Check:
+    """The profile or coordinator settings cannot be read: say what to do about it."""
+    conflicted = [name for name in (SLURM_PROFILE_DIR / "config.yaml", COORDINATOR_ENV)
+                  if name.is_file() and "\n<<<<<<< " in "\n" + name.read_text(errors="replace")]
+    if conflicted:
+        names = ", ".join(str(path.relative_to(PROJECT_DIR)) for path in conflicted)
+        return Check("profile", "FAIL", f"conflict markers (<<<<<<<) left in {names}",
+                     f"resolve the conflict in {names} (keep one side of each block, drop the markers), then commit")
+    return Check("profile", "FAIL", f"cannot read profiles/slurm: {error}",
+                 "fix the file named above, or restore it with 'git checkout profiles/slurm' and 'make regen-profile'")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Preflight checks of this project and this shell.")
     parser.add_argument("--json", action="store_true", help="a JSON list of checks on stdout")
@@ -389,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         checks = run_checks(args.quick)
     except (OSError, ValueError, yaml.YAMLError) as error:
-        checks = [Check("profile", "FAIL", f"cannot read profiles/slurm: {error}", "regenerate the profile")]
+        checks = [unreadable_profile(error)]
     if args.json:
         print(json.dumps([asdict(c) for c in checks], indent=2))
     else:

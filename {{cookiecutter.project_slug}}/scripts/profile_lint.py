@@ -3,7 +3,8 @@
 mishandle, each with the fix. Used after generation and by the project's checks.
 
 Usage: scripts/profile_lint.py [PROFILE_DIR ...]   (default: every profiles/*/)
-Exit codes: 0 no problem; 1 problems found (one line each); 2 unreadable profile.
+Exit codes: 0 no problem (deprecated settings are listed as warnings); 1 problems
+found (one line each); 2 unreadable profile.
 """
 
 from __future__ import annotations
@@ -25,10 +26,15 @@ SNAKEMAKE7_KEYS = {
     "cluster-cancel-nargs": "nothing: the executor plugin cancels its own jobs",
     "cluster-sidecar": "nothing: the executor plugin tracks its own jobs",
     "cluster-sync": "executor: slurm",
-    "max-jobs-per-second": "max-jobs-per-timespan",
     "drmaa": "executor: slurm",
+    "slurm": "executor: slurm",
 }
-# sbatch options the plugin sets itself from resources; in slurm_extra they clash.
+# Snakemake 7 settings that Snakemake 9 still takes, deprecated.
+DEPRECATED_KEYS = {
+    "max-jobs-per-second": "max-jobs-per-timespan (e.g. 10/1s)",
+}
+# sbatch options the plugin sets itself, or refuses in slurm_extra (its
+# validate_slurm_extra), with the resource to use instead.
 PLUGIN_MANAGED_FLAGS = {
     "--mem": "mem_mb", "--mem-per-cpu": "mem_mb_per_cpu", "--time": "runtime", "-t": "runtime",
     "--partition": "slurm_partition", "-p": "slurm_partition", "--account": "slurm_account",
@@ -36,9 +42,19 @@ PLUGIN_MANAGED_FLAGS = {
     "--output": "(set by the plugin)", "-o": "(set by the plugin)", "--error": "(set by the plugin)",
     "-e": "(set by the plugin)", "--export": "(set by the plugin)", "--cpus-per-task": "cpus_per_task",
     "-c": "cpus_per_task", "--ntasks": "tasks", "-n": "tasks", "--nodes": "nodes", "-N": "nodes",
-    "--chdir": "(set by the plugin)", "-D": "(set by the plugin)",
+    "--chdir": "(set by the plugin)", "-D": "(set by the plugin)", "--workdir": "(set by the plugin)",
+    "--parsable": "(set by the plugin)", "--comment": "(set by the plugin)", "--clusters": "clusters",
+    "--constraint": "constraint", "-C": "constraint", "--qos": "qos", "--gres": "gres", "--gpus": "gpu",
+    "--ntasks-per-gpu": "tasks_per_gpu", "--cpus-per-gpu": "cpus_per_gpu",
+    # Not refused by the plugin, but SLURM refuses it next to the --mem the plugin sets.
+    "--mem-per-gpu": "mem_mb (per job)",
 }
 FLAG_RE = re.compile(r"""(?:^|[\s'"])(--?[A-Za-z][A-Za-z-]*)""")
+
+
+def flag_name(word: str) -> str:
+    """'--mem' stays; a short flag with its value attached ('-plong') is '-p'."""
+    return word if word.startswith("--") else word[:2]
 
 
 def resources_as_dict(value) -> dict:
@@ -74,7 +90,7 @@ def memory_clash(where: str, resources: dict) -> list[str]:
 def managed_flags(where: str, resources: dict) -> list[str]:
     extra = str(resources.get("slurm_extra", ""))
     problems = []
-    for flag in FLAG_RE.findall(extra):
+    for flag in map(flag_name, FLAG_RE.findall(extra)):
         if flag in PLUGIN_MANAGED_FLAGS:
             problems.append(
                 f"{where} slurm_extra passes {flag}, which the SLURM plugin sets itself. "
@@ -85,6 +101,11 @@ def managed_flags(where: str, resources: dict) -> list[str]:
 
 def lint_profile(profile: dict, name: str = "profile") -> list[str]:
     problems = []
+    if name.endswith("profiles/slurm") and profile.get("executor") != "slurm":
+        problems.append(
+            f"{name}: executor is {profile.get('executor')!r}, not 'slurm': rule jobs would run inside the "
+            "coordinator's job instead of being submitted. Fix: set executor: slurm"
+        )
     for key, replacement in SNAKEMAKE7_KEYS.items():
         if key in profile:
             problems.append(f"{name}: '{key}' is a Snakemake 7 setting that Snakemake 8+ rejects. Fix: use {replacement}")
@@ -95,6 +116,12 @@ def lint_profile(profile: dict, name: str = "profile") -> list[str]:
         problems += memory_clash(f"{name}: set-resources of rule {rule}", resources)
         problems += managed_flags(f"{name}: set-resources of rule {rule}", resources)
     return problems
+
+
+def lint_warnings(profile: dict, name: str = "profile") -> list[str]:
+    """Settings that still work but are on their way out."""
+    return [f"{name}: '{key}' is deprecated since Snakemake 8. Fix: use {replacement}"
+            for key, replacement in DEPRECATED_KEYS.items() if key in profile]
 
 
 def load_profile(profile_dir: Path) -> dict:
@@ -114,6 +141,8 @@ def main(argv: list[str]) -> int:
             print(f"{profile_dir}: cannot read the profile: {error}", file=sys.stderr)
             return 2
         problems += lint_profile(profile, name=f"profiles/{profile_dir.name}")
+        for warning in lint_warnings(profile, name=f"profiles/{profile_dir.name}"):
+            print(f"warning: {warning}")
     for problem in problems:
         print(problem)
     return 1 if problems else 0

@@ -36,7 +36,11 @@ LATEST_JOB_FILE = COORDINATOR_DIR / "latest_job_id"
 LOCKS_DIR = PROJECT_DIR / ".snakemake" / "locks"
 FOREGROUND_LOCK = PROJECT_DIR / ".snakemake" / "foreground_run.flock"
 JOB_ID_RE = re.compile(r"[0-9]+")
-SLURM_TIMEOUT_S = float(os.environ.get("SLURM_TIMEOUT_S", "5"))
+try:
+    SLURM_TIMEOUT_S = float(os.environ.get("SLURM_TIMEOUT_S", "5"))
+except ValueError:
+    print(f"status.py: SLURM_TIMEOUT_S must be whole seconds, not {os.environ['SLURM_TIMEOUT_S']!r}", file=sys.stderr)
+    sys.exit(2)
 
 EXIT_CODES = {
     "completed": 0,
@@ -180,7 +184,9 @@ def coordinator_job_name() -> str:
     and a digest of its path, so that SLURM can be asked for this project's
     coordinators even when the record of the last one is lost."""
     digest = hashlib.sha1(str(PROJECT_DIR).encode()).hexdigest()[:8]
-    return f"{PROJECT_DIR.name}_coordinator_{digest}"
+    # squeue --name splits at commas; keep the name to characters SLURM passes through.
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", PROJECT_DIR.name)
+    return f"{name}_coordinator_{digest}"
 
 
 def recorded_job_id() -> str | None:
@@ -290,14 +296,21 @@ def print_failure(failure: Failure) -> None:
     print(f"  advice:    {failure.advice}")
 
 
+LOCAL_RUN_LINE = "local run:   a 'make local' run is active in this directory (it holds the lock until it ends)"
+
+
 def print_text(status: Status) -> None:
     if status.job_id is None:
         print(f"coordinator: {status.state} ({status.hint})")
+        if status.foreground_run:
+            print(LOCAL_RUN_LINE)
         if status.problem:
             print(f"problem:     {status.problem}")
         return
     since = f" since {status.started}" if status.started and status.state == "running" else ""
     print(f"coordinator: job {status.job_id} {status.state}{since}")
+    if status.foreground_run:
+        print(LOCAL_RUN_LINE)
     if status.steps_total is not None:
         running = sorted({job.rule for job in status.rule_jobs if job.state == "RUNNING"})
         now = f", running: {', '.join(running)}" if running else ""

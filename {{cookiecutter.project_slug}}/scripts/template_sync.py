@@ -2,11 +2,13 @@
 """Keep this project in step with the answers it was made from and with its template.
 
   scripts/template_sync.py regen-profile NAME=VALUE [NAME=VALUE ...]
+  scripts/template_sync.py regen-profile --set "NAME=VALUE NAME='A VALUE' ..."
       Render the project again with some answers changed (e.g. latency_wait=90
       slurm_partition=long), at the template revision it was made from: only
-      the files that depend on those answers change (the profiles), the answers
-      are checked first with the same rules as at generation, and the changes
-      are shown.
+      the files that depend on those answers change (the profiles; the rules'
+      container: lines for the Apptainer answers), the answers are checked
+      first with the same rules as at generation, and the changes are shown.
+      Where the user's edits touch the same lines, nothing is changed.
   scripts/template_sync.py update
       Take the template's newest revision, keeping your own edits; conflicts
       are reported, never silently overwritten.
@@ -22,6 +24,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -91,7 +94,17 @@ def record_answers(context: dict, project_dir: Path) -> str | None:
     if commit is None:
         return ("the template was not a git checkout, so 'make update-template' and 'make regen-profile' "
                 "cannot fetch it again; generate from a git URL or a git clone to enable them")
+    if template_has_uncommitted_changes(context):
+        return (f"the template in {context['_repo_dir']} has uncommitted changes: they are in this project, but "
+                f".cruft.json records revision {commit[:12]}, which lacks them, so 'make update-template' may "
+                "report conflicts in files you never edited; commit the template's changes and generate again")
     return None
+
+
+def template_has_uncommitted_changes(context: dict) -> bool:
+    done = subprocess.run(["git", "-C", str(context["_repo_dir"]), "status", "--porcelain", "--untracked-files=no"],
+                          capture_output=True, text=True)
+    return done.returncode == 0 and bool(done.stdout.strip())
 
 
 # --- regenerating and updating ---------------------------------------------------
@@ -170,13 +183,53 @@ def conflicts() -> list[str]:
     return sorted(set(rejected + unmerged))
 
 
-def run_cruft(args: list[str]) -> list[str]:
+def restore(before: dict[str, str]) -> None:
+    """Put every compared file back as it was before cruft ran (no half-applied change)."""
+    after = snapshot()
+    for name in set(before) | set(after):
+        path = PROJECT_DIR / name
+        if name not in before:
+            path.unlink(missing_ok=True)
+        elif after.get(name) != before[name]:
+            path.write_text(before[name])
+    # In git, cruft may leave unmerged index entries; the tree was clean before.
+    subprocess.run(["git", "-C", str(PROJECT_DIR), "reset", "--quiet"], capture_output=True)
+
+
+def rejected_hunks(clashes: list[str]) -> str:
+    """What did not apply: the .rej files, or the conflict blocks git left in the files."""
+    texts = []
+    for name in clashes:
+        path = PROJECT_DIR / name
+        if not path.is_file():
+            continue
+        if name.endswith(".rej"):
+            texts.append(path.read_text())
+            continue
+        inside = False
+        for line in path.read_text().splitlines(keepends=True):
+            inside = inside or line.startswith("<<<<<<<")
+            if inside:
+                texts.append(line)
+            inside = inside and not line.startswith(">>>>>>>")
+    return "".join(texts)
+
+
+def run_cruft(args: list[str], undo_on_conflict: bool = False) -> list[str]:
     before = snapshot()
     done = cruft(*args)
     if done.returncode != 0 or "cannot apply updates on an unclean git project" in done.stdout + done.stderr:
         raise SyncError(f"cruft did not update the project:\n{(done.stdout + done.stderr).strip()}")
-    changed = show_changes(before, snapshot())
     clashes = conflicts()
+    if clashes and undo_on_conflict:
+        hunks = rejected_hunks(clashes)
+        restore(before)
+        files = sorted({name.removesuffix(".rej") for name in clashes})
+        raise SyncError(
+            f"your edits in {', '.join(files)} touch lines that these answers change; nothing was changed "
+            "(answers and files are as before). Apply the change below by hand, or move your edits out of "
+            f"the way and run the command again:\n{hunks}".rstrip())
+    changed = show_changes(before, snapshot())
     if clashes:
         raise SyncError("conflicts between your edits and the template's, nothing of yours was overwritten: "
                         f"resolve them in {', '.join(clashes)} (git shows them; *.rej files hold what "
@@ -184,12 +237,41 @@ def run_cruft(args: list[str]) -> list[str]:
     return changed
 
 
-def regen_profile(words: list[str]) -> int:
+def follow_defaults(changes: dict[str, str], recorded: dict) -> dict[str, str]:
+    """Answers whose default is another answer follow it when they were left at that default."""
+    followed = {}
+    for derived, source in answers.DEFAULTS_FROM.items():
+        if source in changes and derived not in changes and recorded.get(derived) == recorded.get(source):
+            followed[derived] = changes[source]
+    return followed
+
+
+def assignment_words(argv: list[str]) -> list[str]:
+    """NAME=VALUE words: given one by one, or as one string after --set (make's SET),
+    split like a shell line (quotes group words) without running or expanding anything."""
+    if argv[:1] != ["--set"]:
+        return argv
+    if len(argv) != 2:
+        raise SyncError("--set takes one string. Example: --set \"latency_wait=90 slurm_partition=long\"")
+    try:
+        return shlex.split(argv[1])
+    except ValueError as error:
+        raise SyncError(f"SET={argv[1]!r} cannot be split into NAME=VALUE words: {error}. "
+                        "Example: SET=\"latency_wait=90 description='two words'\"") from None
+
+
+def regen_profile(argv: list[str]) -> int:
+    words = assignment_words(argv)
     record = load_record()
     recorded = record["context"]["cookiecutter"]
     changes = parse_assignments(words, recorded)
+    followed = follow_defaults(changes, recorded)
+    for derived, value in followed.items():
+        print(f"regen-profile: {derived} follows {answers.DEFAULTS_FROM[derived]} (it had the same value): {value}")
+    changes.update(followed)
     check({**recorded, **changes})
-    changed = run_cruft(["--variables-to-update", json.dumps(changes), "--checkout", record["commit"]])
+    changed = run_cruft(["--variables-to-update", json.dumps(changes), "--checkout", record["commit"]],
+                        undo_on_conflict=True)
     print(f"regen-profile: {', '.join(f'{k}={v}' for k, v in changes.items())}; changed: "
           f"{', '.join(changed) or 'nothing'}")
     return 0

@@ -1,0 +1,98 @@
+"""What a user or an agent types after `make TARGET` reaches the scripts as typed:
+make and the shell never expand or run it, a bad value is refused with a usage
+line, and a crash of the state check never reads as "nothing is running"."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from support import add_test_rules, make, project_env
+
+MARKER = Path("/tmp/template-make-injection-marker")
+
+
+@pytest.fixture
+def marker():
+    MARKER.unlink(missing_ok=True)
+    yield MARKER
+    assert not MARKER.exists(), "a make variable was executed"
+
+
+@pytest.mark.parametrize("value", [f"x`touch {MARKER}`", f"x$(touch {MARKER})", f"$(shell touch {MARKER})",
+                                   f"x;touch {MARKER}"])
+def test_a_rule_name_is_never_run(bake, marker, value):
+    done = make(bake(), "logs", f"RULE={value}", check=False)
+    assert done.returncode != 0
+    assert f"logs.sh: --rule takes a rule name, not '{value}'" in done.stderr
+
+
+@pytest.mark.parametrize("value", [f"`touch {MARKER}`1", f"$(shell touch {MARKER})"])
+def test_a_follow_time_is_never_run(bake, marker, value):
+    done = make(bake(), "logs", f"FOLLOW={value}", check=False)
+    assert done.returncode != 0
+    assert "logs.sh: --follow and --lines take whole numbers" in done.stderr
+
+
+def test_a_format_is_never_run(bake, marker):
+    done = make(bake(), "status", f"FORMAT=$(shell touch {MARKER})", check=False)
+    assert done.returncode == 0  # not json: the text form
+    assert done.stdout.startswith("coordinator: none")
+
+
+def test_an_exported_cdpath_changes_no_path(bake):
+    project = bake()
+    done = make(project, "lint", env=project_env(CDPATH=f".:{project.parent}"), check=False)
+    assert done.returncode == 0, done.stderr
+    assert "Lints for" not in done.stderr and "not found" not in done.stderr
+
+
+def test_a_bad_controller_timeout_is_refused_and_the_lock_is_kept(bake):
+    project = bake()
+    locks = project / ".snakemake" / "locks"
+    locks.mkdir(parents=True)
+    (locks / "0.input.lock").write_text("a lock of a run that may still be active\n")
+    for target in ("unlock", "clean"):
+        done = make(project, target, env=project_env(SLURM_TIMEOUT_S="10s"), check=False)
+        assert done.returncode != 0
+        assert f"{target}.sh: SLURM_TIMEOUT_S must be whole seconds from 1 to 9999, not '10s'" in done.stderr
+        assert (locks / "0.input.lock").is_file()
+
+
+def test_a_state_check_that_crashes_refuses_instead_of_unlocking(bake):
+    """A Python that cannot start (as with a broken PYTHONHOME) must not look like 'no run'."""
+    project = bake()
+    locks = project / ".snakemake" / "locks"
+    locks.mkdir(parents=True)
+    (locks / "0.input.lock").write_text("a lock of a run that may still be active\n")
+    (project / "results").mkdir()
+    (project / "results" / "kept.bed").write_text("chr1\t1\t2\n")
+    for target in ("unlock", "clean"):
+        done = make(project, target, env=project_env(PYTHONHOME="/nonexistent"), check=False)
+        assert done.returncode != 0
+        assert "scripts/status.py could not tell whether a run is active" in done.stderr, done.stderr
+    assert (locks / "0.input.lock").is_file()
+    assert (project / "results" / "kept.bed").is_file()
+
+
+def test_status_names_an_active_local_run(bake):
+    project = bake()
+    add_test_rules(project, sleep_seconds=60)
+    local = subprocess.Popen([str(project / "scripts/snakemake.sh"), "local", "results/example.slow.bed"],
+                             cwd=project, env=project_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+    try:
+        line = "local run:   a 'make local' run is active in this directory (it holds the lock until it ends)"
+        deadline = time.monotonic() + 60
+        while line not in make(project, "status").stdout:
+            assert time.monotonic() < deadline, "make status never named the local run"
+            time.sleep(0.5)
+    finally:
+        os.killpg(local.pid, signal.SIGTERM)
+        local.wait(timeout=60)
+    assert line not in make(project, "status").stdout
