@@ -45,9 +45,23 @@ pidfile_of() {
     esac
 }
 
+# The process names each daemon runs under (MariaDB's server is mariadbd or mysqld).
+process_names_of() {
+    case "$1" in
+        mariadb) echo "mariadbd mysqld" ;;
+        *) echo "$1" ;;
+    esac
+}
+
+# Whether the pid in PIDFILE is alive and is DAEMON: a stale pid file whose pid
+# now belongs to another process must never be taken for the daemon (or signalled).
 pid_alive() {
-    local pidfile="$1"
-    [[ -s "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null
+    local pidfile="$1" name="$2" pid comm
+    [[ -s "$pidfile" ]] || return 1
+    pid="$(<"$pidfile")"
+    [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
+    comm="$(cat "/proc/$pid/comm" 2>/dev/null || true)"
+    [[ " $(process_names_of "$name") " == *" $comm "* ]]
 }
 
 record_started() {
@@ -57,7 +71,7 @@ record_started() {
 
 start_daemon() {
     local name="$1"
-    pid_alive "$(pidfile_of "$name")" && return 0
+    pid_alive "$(pidfile_of "$name")" "$name" && return 0
     "/usr/sbin/$name"
     record_started "$name"
 }
@@ -66,8 +80,8 @@ start_daemon() {
 stop_daemon() {
     local name="$1" pidfile pid
     pidfile="$(pidfile_of "$name")"
-    pid_alive "$pidfile" || return 0
-    pid="$(cat "$pidfile")"
+    pid_alive "$pidfile" "$name" || return 0
+    pid="$(<"$pidfile")"
     kill -TERM "$pid"
     for _ in $(seq 1 40); do
         kill -0 "$pid" 2>/dev/null || return 0

@@ -95,7 +95,7 @@ if [[ "$wanted" != "$(cat "$SLURM_CONF_PATH" 2>/dev/null)" ]]; then
     mv "$SLURM_CONF_PATH.new" "$SLURM_CONF_PATH"
     # Daemons of ours still running read the old file: restart them.
     for name in slurmd slurmctld; do
-        if pid_alive "$(pidfile_of "$name")" && grep -qx "$name" "$STARTED_FILE" 2>/dev/null; then
+        if pid_alive "$(pidfile_of "$name")" "$name" && grep -qx "$name" "$STARTED_FILE" 2>/dev/null; then
             echo "local SLURM cluster: configuration changed, restarting $name"
             stop_daemon "$name"
         fi
