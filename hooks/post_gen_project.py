@@ -17,6 +17,9 @@ from profile_lint import lint_profile, lint_warnings, load_profile  # noqa: E402
 from template_sync import record_answers  # noqa: E402
 
 CONTEXT = json.loads({{ cookiecutter | jsonify | jsonify }})
+# Hooks are rendered from the template's root: its absolute path, whatever
+# (perhaps relative) path cookiecutter was given.
+TEMPLATE_DIR = Path(json.loads({{ template_scripts_dir() | jsonify | jsonify }})).parent.parent
 
 SCRIPT_DIRS = ["scripts", "workflow/scripts"]
 
@@ -48,7 +51,7 @@ def check_yaml_files() -> list[str]:
 
 def main() -> int:
     set_run_bits()
-    warning = record_answers(CONTEXT, Path.cwd())
+    warning = record_answers(CONTEXT, Path.cwd(), TEMPLATE_DIR)
     if warning:
         print(f"WARNING {warning}", file=sys.stderr)
     problems = check_yaml_files()

@@ -7,12 +7,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from support import add_test_rules, make, project_env
+from support import add_test_rules, make, project_env, run
 
 MARKER = Path("/tmp/template-make-injection-marker")
 
@@ -60,7 +61,8 @@ def test_a_bad_controller_timeout_is_refused_and_the_lock_is_kept(bake):
     for target in ("unlock", "clean"):
         done = make(project, target, env=project_env(SLURM_TIMEOUT_S="10s"), check=False)
         assert done.returncode != 0
-        assert f"{target}.sh: SLURM_TIMEOUT_S must be whole seconds from 1 to 9999, not '10s'" in done.stderr
+        assert (f"{target}.sh: SLURM_TIMEOUT_S must be seconds above 0, at most 9999 (such as 5 or 2.5), "
+                "not '10s'") in done.stderr
         assert (locks / "0.input.lock").is_file()
 
 
@@ -92,7 +94,61 @@ def test_status_names_an_active_local_run(bake):
         while line not in make(project, "status").stdout:
             assert time.monotonic() < deadline, "make status never named the local run"
             time.sleep(0.5)
+        # The lock is the local run's, not a stale one.
+        doctor = run([sys.executable, str(project / "scripts/doctor.py")], cwd=project, timeout=60).stdout
+        assert "PASS  stale-lock           the lock belongs to a 'make local' run" in doctor, doctor
     finally:
         os.killpg(local.pid, signal.SIGTERM)
         local.wait(timeout=60)
     assert line not in make(project, "status").stdout
+
+
+def sleeping_in_group(group: int) -> bool:
+    """Whether a `sleep` (the slow test rule) runs in this process group."""
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if os.getpgid(int(pid)) == group and b"sleep" in Path("/proc", pid, "cmdline").read_bytes():
+                return True
+        except (ProcessLookupError, FileNotFoundError, PermissionError):
+            continue
+    return False
+
+
+def test_rules_left_running_by_a_killed_local_run_still_block_unlock_and_clean(bake):
+    """kill -9 of Snakemake alone (as the OOM killer does) leaves its rule running."""
+    project = bake()
+    add_test_rules(project, sleep_seconds=60)
+    local = subprocess.Popen([str(project / "scripts/snakemake.sh"), "local", "results/example.slow.bed"],
+                             cwd=project, env=project_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not sleeping_in_group(local.pid):
+            assert time.monotonic() < deadline, "the slow rule never started"
+            time.sleep(0.5)
+        os.kill(local.pid, signal.SIGKILL)  # Snakemake only; its rule's shell and sleep go on
+        local.wait()
+        for target in ("unlock", "clean"):
+            done = make(project, target, check=False)
+            assert done.returncode != 0
+            assert "is running; let it finish first" in done.stderr, done.stderr
+        assert (project / ".snakemake" / "locks").is_dir() and any((project / ".snakemake" / "locks").iterdir())
+    finally:
+        try:
+            os.killpg(local.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def test_a_follow_time_with_a_leading_zero_is_decimal(bake):
+    done = make(bake(), "logs", "FOLLOW=08", check=False)
+    assert "value too great for base" not in done.stderr
+    assert "logs.sh: nothing submitted yet" in done.stderr
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-1", "0", "10s"])
+def test_a_bad_controller_timeout_fails_make_status_with_its_reason(bake, value):
+    done = make(bake(), "status", env=project_env(SLURM_TIMEOUT_S=value), check=False)
+    assert done.returncode != 0
+    assert (f"status.py: SLURM_TIMEOUT_S must be seconds above 0, at most 9999 (such as 5 or 2.5), "
+            f"not '{value}'") in done.stderr

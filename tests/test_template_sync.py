@@ -75,6 +75,16 @@ def test_a_git_url_bakes_with_hooks_and_run_bits(project, template_repo):
     assert record["context"]["cookiecutter"]["latency_wait"] == "60"
 
 
+def test_a_relative_template_path_is_recorded_absolute_with_the_resolved_status_command(template_repo, tmp_path):
+    done = run([sys.executable, "-m", "cookiecutter", "--no-input", "--output-dir", "projects", "template"],
+               cwd=tmp_path, env=project_env(SLURM_TEMPLATE_OFFLINE="1"), timeout=120)
+    assert done.returncode == 0, done.stderr
+    record = json.loads((tmp_path / "projects/repeat_family_analysis/.cruft.json").read_text())
+    assert (record["template"], record["commit"]) == (str(template_repo), git(template_repo, "rev-parse", "HEAD"))
+    # 'auto' is kept as what it became, so that a later render gives the same profile.
+    assert record["context"]["cookiecutter"]["status_command"] == "squeue"
+
+
 def test_a_template_with_uncommitted_changes_is_said_so(template_repo, tmp_path):
     agents = template_repo / "{{cookiecutter.project_slug}}" / "AGENTS.md"
     agents.write_text(agents.read_text() + "\nAn edit not yet committed.\n")
@@ -150,6 +160,32 @@ def test_set_is_taken_as_typed_never_run(project):
     assert done.returncode != 0
     assert ("ERROR author: '{{ 7*7 }}' holds a template marker, which would be evaluated when the project is "
             "regenerated") in done.stderr
+
+
+def test_an_all_or_nothing_regeneration_keeps_bytes_that_are_not_utf8(project):
+    profile = project / "profiles/slurm/config.yaml"
+    profile.write_bytes(profile.read_bytes().replace(b"latency-wait: 60\n", b"latency-wait: 61  # J\xf6rg\n"))
+    readme = project / "README.md"
+    readme.write_bytes(readme.read_bytes() + b"\nNotes by J\xf6rg\n")
+    (project / "results").mkdir()
+    (project / "results" / "left-over.rej").write_bytes(b"\xff\xfe not ours\n")
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "my edits")
+    before = {path: path.read_bytes() for path in (profile, readme, project / ".cruft.json",
+                                                    project / "profiles/slurm/coordinator.env")}
+
+    done = make(project, "regen-profile", "SET=latency_wait=90 slurm_partition=long description=CHANGED",
+                env=sync_env(), check=False, timeout=180)
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    assert "regen-profile: your edits in profiles/slurm/config.yaml touch lines that these answers change" in done.stderr
+    assert "+COORDINATOR_PARTITION=long" in done.stderr  # the whole change is shown, not only the clash
+    assert {path: path.read_bytes() for path in before} == before
+    assert git(project, "status", "--porcelain") == ""
+
+    # A .rej file that was there before is no conflict of this run.
+    done = make(project, "regen-profile", "SET=max_jobs=50", env=sync_env(), timeout=180)
+    assert "changed: .cruft.json, profiles/slurm/config.yaml" in done.stdout
 
 
 def test_a_regeneration_that_meets_an_edit_changes_nothing(project):

@@ -79,8 +79,13 @@ def suggested_slug(value: object) -> str:
 
 
 def slug_of_name(name: object) -> str:
-    """The default slug cookiecutter makes from a plain ASCII project name."""
-    return re.sub(r"[^a-z0-9]+", "_", str(name).lower()).strip("_")
+    """The default slug cookiecutter makes from a project name (its own slugify where
+    this Python has it, as at generation; else the same for plain ASCII names)."""
+    try:
+        from slugify import slugify
+    except ImportError:
+        return re.sub(r"[^a-z0-9]+", "_", str(name).lower()).strip("_")
+    return slugify(str(name), separator="_")
 
 
 def check_slug(field: str, value: str) -> Checked:
@@ -148,7 +153,8 @@ def parse_memory_mb(field: str, value: object) -> int:
         raise AnswerError(
             field, value, "is not a whole number of megabytes",
             "whole megabytes, or a number with unit G, GB, T or TB (1G = 1024M), up to 16T",
-            f"{_ceil_product(match.group(1), 1024)}M or {match.group(1)}G",
+            f"{_ceil_product(match.group(1), 1024)}M or {match.group(1)}G" if not unit
+            else f"{_ceil_product(match.group(1), 1)}M",
         )
     if not 1 <= megabytes <= MAX_MEMORY_MB:
         raise AnswerError(

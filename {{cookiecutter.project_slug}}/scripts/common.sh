@@ -18,8 +18,9 @@ LOCKS_DIR="$PROJECT_DIR/.snakemake/locks"
 FOREGROUND_LOCK="$PROJECT_DIR/.snakemake/foreground_run.flock"
 # Longest any single SLURM command may take before we give up on the controller.
 SLURM_TIMEOUT_S="${SLURM_TIMEOUT_S:-5}"
-if [[ ! "$SLURM_TIMEOUT_S" =~ ^[1-9][0-9]{0,3}$ ]]; then
-    echo "$(basename "$0"): SLURM_TIMEOUT_S must be whole seconds from 1 to 9999, not '$SLURM_TIMEOUT_S'" >&2
+# The same rule as scripts/status.py: seconds above 0, at most 9999.
+if [[ ! "$SLURM_TIMEOUT_S" =~ ^[0-9]{1,4}(\.[0-9]+)?$ || "$SLURM_TIMEOUT_S" =~ ^[0.]+$ ]]; then
+    echo "$(basename "$0"): SLURM_TIMEOUT_S must be seconds above 0, at most 9999 (such as 5 or 2.5), not '$SLURM_TIMEOUT_S'" >&2
     exit 2
 fi
 

@@ -362,6 +362,9 @@ def check_stale_lock() -> Check:
         return Check("stale-lock", "PASS", f"the lock belongs to coordinator job {status.job_id} ({status.state})")
     if status.state == "unknown":
         return Check("stale-lock", "WARN", "cannot tell: the SLURM controller did not answer", "ask again later")
+    if status.foreground_run:
+        return Check("stale-lock", "PASS", "the lock belongs to a 'make local' run (or another make target) "
+                     "still running in this project")
     if run_status.locks_present():
         return Check("stale-lock", "FAIL", ".snakemake/locks holds a lock and no coordinator of this project runs",
                      "make unlock (if no Snakemake runs in this project)")

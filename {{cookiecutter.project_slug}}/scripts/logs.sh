@@ -21,8 +21,11 @@ while [[ $# -gt 0 ]]; do
         *) die "$EXIT_USAGE" "usage: scripts/logs.sh [--follow SECONDS] [--lines N] [--rule RULE]" ;;
     esac
 done
-[[ "$follow_s" =~ ^[0-9]+$ && "$lines" =~ ^[0-9]+$ ]] ||
+[[ "$follow_s" =~ ^[0-9]{1,6}$ && "$lines" =~ ^[0-9]{1,6}$ ]] ||
     die "$EXIT_USAGE" "--follow and --lines take whole numbers"
+# Base 10: a leading zero (08) is not octal here.
+follow_s=$((10#$follow_s))
+lines=$((10#$lines))
 
 if [[ -n "$rule" ]]; then
     [[ "$rule" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die "$EXIT_USAGE" "--rule takes a rule name, not '$rule'"

@@ -16,6 +16,8 @@ esac
 shift
 
 snakemake_bin="$(find_snakemake)"
-# Snakemake inherits the lock's descriptor and holds it until it exits.
+# Snakemake inherits the lock's descriptor and holds it until it exits; its rules
+# inherit the marker (scripts/status.py looks for both).
 hold_foreground_lock
+export SNAKEMAKE_TEMPLATE_FOREGROUND_RUN="$PROJECT_DIR"
 exec "$snakemake_bin" --snakefile "$SNAKEFILE" --directory "$PROJECT_DIR" --workflow-profile "$profile" "$@"

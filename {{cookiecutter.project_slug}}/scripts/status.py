@@ -7,7 +7,7 @@ Usage: scripts/status.py [--json | --field state] [--lines N]
 Exit codes (of the report, --json and --field state; other fields exit 0):
 0 completed; 1 failed, cancelled, timed out or stale (needs 'make submit');
 2 usage; 3 pending or running; 4 nothing submitted yet; 5 the SLURM
-controller did not answer.
+controller did not answer; 6 status.py itself failed (the state is not known).
 
 Standard library only: the scripts in this folder use it as the one place that
 decides what state a run is in.
@@ -28,7 +28,10 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from failures import Failure, find_failures
+# Its own directory, also where Python does not add it (PYTHONSAFEPATH).
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from failures import Failure, find_failures  # noqa: E402
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 COORDINATOR_DIR = PROJECT_DIR / "logs" / "coordinator"
@@ -36,11 +39,14 @@ LATEST_JOB_FILE = COORDINATOR_DIR / "latest_job_id"
 LOCKS_DIR = PROJECT_DIR / ".snakemake" / "locks"
 FOREGROUND_LOCK = PROJECT_DIR / ".snakemake" / "foreground_run.flock"
 JOB_ID_RE = re.compile(r"[0-9]+")
-try:
-    SLURM_TIMEOUT_S = float(os.environ.get("SLURM_TIMEOUT_S", "5"))
-except ValueError:
-    print(f"status.py: SLURM_TIMEOUT_S must be whole seconds, not {os.environ['SLURM_TIMEOUT_S']!r}", file=sys.stderr)
+# The same rule as scripts/common.sh: seconds above 0, at most 9999.
+SLURM_TIMEOUT_RE = re.compile(r"[0-9]{1,4}(\.[0-9]+)?")
+if not SLURM_TIMEOUT_RE.fullmatch(os.environ.get("SLURM_TIMEOUT_S", "5")) \
+        or float(os.environ.get("SLURM_TIMEOUT_S", "5")) <= 0:
+    print(f"status.py: SLURM_TIMEOUT_S must be seconds above 0, at most 9999 (such as 5 or 2.5), "
+          f"not {os.environ['SLURM_TIMEOUT_S']!r}", file=sys.stderr)
     sys.exit(2)
+SLURM_TIMEOUT_S = float(os.environ.get("SLURM_TIMEOUT_S", "5"))
 
 EXIT_CODES = {
     "completed": 0,
@@ -53,6 +59,8 @@ EXIT_CODES = {
     "none": 4,
     "unknown": 5,
 }
+# status.py itself failed (a bug, a broken Python): never to be read as a state.
+EXIT_INTERNAL_ERROR = 6
 ACTIVE_SLURM_STATES = {
     "PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED",
     "REQUEUED", "RESIZING", "SIGNALING", "STAGE_OUT",
@@ -207,9 +215,38 @@ def coordinators_in_slurm() -> dict[str, tuple[str, str]]:
     return {job_id: (state, started) for job_id, state, started in rows}
 
 
+# Set by scripts/snakemake.sh for its Snakemake, and so inherited by every rule
+# that Snakemake starts: those do not inherit the lock's descriptor, and may
+# outlive a Snakemake killed outright.
+FOREGROUND_RUN_VAR = "SNAKEMAKE_TEMPLATE_FOREGROUND_RUN"
+
+
+def foreground_processes_alive() -> bool:
+    """Whether any process (of this user, readable in /proc) carries this project's run marker."""
+    marker = f"\0{FOREGROUND_RUN_VAR}={PROJECT_DIR}\0".encode()
+    try:
+        entries = os.scandir("/proc")
+    except OSError:
+        return False  # no /proc (macOS): the lock alone tells
+    with entries:
+        for entry in entries:
+            if not entry.name.isdigit() or int(entry.name) == os.getpid():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/environ", "rb") as handle:
+                    if marker in b"\0" + handle.read():
+                        return True
+            except OSError:
+                continue
+    return False
+
+
 def foreground_run_active() -> bool:
     """Whether a Snakemake started through scripts/snakemake.sh (make local, clean,
-    ...) runs in this project: it holds a shared lock on FOREGROUND_LOCK."""
+    ...) runs in this project: it holds a shared lock on FOREGROUND_LOCK, or
+    processes it started still carry its marker."""
+    if foreground_processes_alive():
+        return True
     if not FOREGROUND_LOCK.is_file():
         return False
     with open(FOREGROUND_LOCK, "a") as handle:
@@ -227,8 +264,10 @@ def current_status(tail_lines: int) -> Status:
     if job_id is None and LATEST_JOB_FILE.is_file():
         status.problem = f"{LATEST_JOB_FILE.relative_to(PROJECT_DIR)} holds no job id"
     in_slurm: dict | None = None
+    # Where sbatch is, a coordinator may be queued even without a record of it.
+    slurm_client = shutil.which("squeue") or shutil.which("sbatch")
     try:
-        if job_id is not None or shutil.which("squeue"):
+        if job_id is not None or slurm_client:
             in_slurm = coordinators_in_slurm()
     except ControllerUnreachable as error:
         status.problem = str(error)
@@ -240,7 +279,7 @@ def current_status(tail_lines: int) -> Status:
             job_id = active[-1]
             record_job_id(job_id)
     if job_id is None:
-        status.state = "unknown" if in_slurm is None and shutil.which("squeue") else "none"
+        status.state = "unknown" if in_slurm is None and slurm_client else "none"
         status.hint = HINTS[status.state]
         return status
 
@@ -359,3 +398,9 @@ if __name__ == "__main__":
         sys.exit(main())
     except BrokenPipeError:  # e.g. piped into head
         sys.exit(EXIT_CODES["unknown"])
+    except Exception:  # noqa: BLE001 - an exit code of its own, so no caller takes it for a state
+        import traceback
+
+        traceback.print_exc()
+        print("status.py: internal error (above); the state of the run is not known", file=sys.stderr)
+        sys.exit(EXIT_INTERNAL_ERROR)

@@ -40,7 +40,9 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 RECORD = PROJECT_DIR / ".cruft.json"
 # Not compared before and after: made by runs, or too large to matter here.
 NOT_COMPARED = {".git", ".snakemake", ".venv", "results", "logs", "resources", "__pycache__"}
-MAX_COMPARED_BYTES = 1_000_000
+MAX_SHOWN_BYTES = 1_000_000
+# Larger files are data, never rendered from the template, so cruft never touches them.
+MAX_SNAPSHOT_BYTES = 50_000_000
 # Answers that name the project itself: changing them means a new project.
 FIXED_ANSWERS = {"project_slug"}
 # cookiecutter's own abbreviations for template sources.
@@ -55,7 +57,7 @@ class SyncError(Exception):
 # --- recording the answers (called by the template's post-generation hook) ------
 
 
-def template_source(context: dict) -> str:
+def template_source(context: dict, template_dir: Path) -> str:
     """Where the template can be fetched again: its URL, or the absolute path of a local copy."""
     template = str(context.get("_template", ""))
     for vcs in ("git+", "hg+"):  # cookiecutter's way of naming the kind of repository
@@ -65,26 +67,37 @@ def template_source(context: dict) -> str:
         return ABBREVIATIONS[prefix].format(rest)
     if "://" in template or template.startswith("git@"):
         return template
-    return str(Path(context.get("_repo_dir") or template).resolve())
+    return str(template_dir)
 
 
-def template_revision(context: dict) -> str | None:
-    repo_dir = context.get("_repo_dir")
-    if not repo_dir:
-        return None
-    done = subprocess.run(["git", "-C", str(repo_dir), "rev-parse", "HEAD"], capture_output=True, text=True)
+def git_in(directory: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", "-C", str(directory), *args], capture_output=True, text=True)
+
+
+def template_revision(template_dir: Path) -> str | None:
+    done = git_in(template_dir, "rev-parse", "HEAD")
     return done.stdout.strip() if done.returncode == 0 else None
 
 
-def record_answers(context: dict, project_dir: Path) -> str | None:
+def template_has_uncommitted_changes(template_dir: Path) -> bool:
+    done = git_in(template_dir, "status", "--porcelain", "--untracked-files=no")
+    return done.returncode == 0 and bool(done.stdout.strip())
+
+
+def record_answers(context: dict, project_dir: Path, template_dir: Path) -> str | None:
     """Write .cruft.json as `cruft create` would, unless cruft itself is generating
-    (it then writes the file). Returns a warning when updates will not be possible."""
+    (it then writes the file). template_dir: the absolute path of the template
+    rendered (cookiecutter's _repo_dir may be relative to a directory now left).
+    Returns a warning when updates will not work as a user expects."""
     if "_commit" in context:
         return None
-    commit = template_revision(context)
+    commit = template_revision(template_dir)
     kept = {k: v for k, v in context.items() if k not in ("_repo_dir", "_output_dir")}
+    # 'auto' was resolved against the cluster of this day; a later render must
+    # not resolve it anew, or the profile would differ from its own record.
+    kept["status_command"] = resolved_status_command(project_dir, kept.get("status_command"))
     record = {
-        "template": template_source(context),
+        "template": template_source(context, template_dir),
         "commit": commit,
         "checkout": context.get("_checkout"),
         "context": {"cookiecutter": {**kept, "_commit": commit}},
@@ -94,17 +107,21 @@ def record_answers(context: dict, project_dir: Path) -> str | None:
     if commit is None:
         return ("the template was not a git checkout, so 'make update-template' and 'make regen-profile' "
                 "cannot fetch it again; generate from a git URL or a git clone to enable them")
-    if template_has_uncommitted_changes(context):
-        return (f"the template in {context['_repo_dir']} has uncommitted changes: they are in this project, but "
+    if template_has_uncommitted_changes(template_dir):
+        return (f"the template in {template_dir} has uncommitted changes: they are in this project, but "
                 f".cruft.json records revision {commit[:12]}, which lacks them, so 'make update-template' may "
                 "report conflicts in files you never edited; commit the template's changes and generate again")
     return None
 
 
-def template_has_uncommitted_changes(context: dict) -> bool:
-    done = subprocess.run(["git", "-C", str(context["_repo_dir"]), "status", "--porcelain", "--untracked-files=no"],
-                          capture_output=True, text=True)
-    return done.returncode == 0 and bool(done.stdout.strip())
+def resolved_status_command(project_dir: Path, answer: object) -> object:
+    if answer != "auto":
+        return answer
+    for line in (project_dir / "profiles" / "slurm" / "config.yaml").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key == "slurm-status-command":
+            return json.loads(value.strip())
+    return answer
 
 
 # --- regenerating and updating ---------------------------------------------------
@@ -143,27 +160,33 @@ def check(merged: dict) -> None:
         raise SyncError("nothing was changed: correct the values above")
 
 
-def snapshot() -> dict[str, str]:
+def snapshot() -> dict[str, bytes]:
+    """Every file of the project outside what runs make, byte for byte (restored as it was)."""
     files = {}
     for path in PROJECT_DIR.rglob("*"):
         relative = path.relative_to(PROJECT_DIR)
-        if relative.parts[0] in NOT_COMPARED or not path.is_file() or path.stat().st_size > MAX_COMPARED_BYTES:
+        if relative.parts[0] in NOT_COMPARED or path.is_symlink() or not path.is_file() \
+                or path.stat().st_size > MAX_SNAPSHOT_BYTES:
             continue
         try:
-            files[str(relative)] = path.read_text()
-        except (UnicodeDecodeError, OSError):
+            files[str(relative)] = path.read_bytes()
+        except OSError:
             continue
     return files
 
 
-def show_changes(before: dict[str, str], after: dict[str, str]) -> list[str]:
+def show_changes(before: dict[str, bytes], after: dict[str, bytes], out=sys.stdout) -> list[str]:
     changed = sorted(name for name in set(before) | set(after) if before.get(name) != after.get(name))
     for name in changed:
         if name == RECORD.name:
             continue  # the recorded answers: its change is named, not shown
-        sys.stdout.writelines(difflib.unified_diff(
-            before.get(name, "").splitlines(keepends=True), after.get(name, "").splitlines(keepends=True),
-            fromfile=f"a/{name}", tofile=f"b/{name}"))
+        old, new = before.get(name, b""), after.get(name, b"")
+        if max(len(old), len(new)) > MAX_SHOWN_BYTES:
+            print(f"(changed: {name}, too large to show)", file=out)
+            continue
+        out.writelines(difflib.unified_diff(
+            old.decode(errors="replace").splitlines(keepends=True),
+            new.decode(errors="replace").splitlines(keepends=True), fromfile=f"a/{name}", tofile=f"b/{name}"))
     return changed
 
 
@@ -175,44 +198,24 @@ def cruft(*args: str) -> subprocess.CompletedProcess:
                            "--allow-untracked-files", *args], capture_output=True, text=True)
 
 
-def conflicts() -> list[str]:
-    rejected = [str(p.relative_to(PROJECT_DIR)) for p in PROJECT_DIR.rglob("*.rej")]
-    done = subprocess.run(["git", "-C", str(PROJECT_DIR), "diff", "--name-only", "--diff-filter=U"],
-                          capture_output=True, text=True)
+def conflicts(before: dict[str, bytes], after: dict[str, bytes]) -> list[str]:
+    """Files cruft could not merge: new .rej files, and files git left unmerged."""
+    rejected = [name for name in after if name.endswith(".rej") and before.get(name) != after[name]]
+    done = git_in(PROJECT_DIR, "diff", "--name-only", "--diff-filter=U")
     unmerged = done.stdout.split() if done.returncode == 0 else []
     return sorted(set(rejected + unmerged))
 
 
-def restore(before: dict[str, str]) -> None:
-    """Put every compared file back as it was before cruft ran (no half-applied change)."""
-    after = snapshot()
+def restore(before: dict[str, bytes], after: dict[str, bytes]) -> None:
+    """Put every file back as it was before cruft ran (no half-applied change)."""
     for name in set(before) | set(after):
         path = PROJECT_DIR / name
         if name not in before:
             path.unlink(missing_ok=True)
         elif after.get(name) != before[name]:
-            path.write_text(before[name])
+            path.write_bytes(before[name])
     # In git, cruft may leave unmerged index entries; the tree was clean before.
-    subprocess.run(["git", "-C", str(PROJECT_DIR), "reset", "--quiet"], capture_output=True)
-
-
-def rejected_hunks(clashes: list[str]) -> str:
-    """What did not apply: the .rej files, or the conflict blocks git left in the files."""
-    texts = []
-    for name in clashes:
-        path = PROJECT_DIR / name
-        if not path.is_file():
-            continue
-        if name.endswith(".rej"):
-            texts.append(path.read_text())
-            continue
-        inside = False
-        for line in path.read_text().splitlines(keepends=True):
-            inside = inside or line.startswith("<<<<<<<")
-            if inside:
-                texts.append(line)
-            inside = inside and not line.startswith(">>>>>>>")
-    return "".join(texts)
+    git_in(PROJECT_DIR, "reset", "--quiet")
 
 
 def run_cruft(args: list[str], undo_on_conflict: bool = False) -> list[str]:
@@ -220,16 +223,19 @@ def run_cruft(args: list[str], undo_on_conflict: bool = False) -> list[str]:
     done = cruft(*args)
     if done.returncode != 0 or "cannot apply updates on an unclean git project" in done.stdout + done.stderr:
         raise SyncError(f"cruft did not update the project:\n{(done.stdout + done.stderr).strip()}")
-    clashes = conflicts()
+    after = snapshot()
+    clashes = conflicts(before, after)
     if clashes and undo_on_conflict:
-        hunks = rejected_hunks(clashes)
-        restore(before)
+        restore(before, after)
         files = sorted({name.removesuffix(".rej") for name in clashes})
+        print(f"What the new answers would change (the lines that clash with your edits are marked "
+              f"<<<<<<< ... >>>>>>> or listed as rejected hunks):", file=sys.stderr)
+        show_changes(before, after, out=sys.stderr)
         raise SyncError(
             f"your edits in {', '.join(files)} touch lines that these answers change; nothing was changed "
-            "(answers and files are as before). Apply the change below by hand, or move your edits out of "
-            f"the way and run the command again:\n{hunks}".rstrip())
-    changed = show_changes(before, snapshot())
+            "(answers and files are as before). Make the change shown above by hand, or move your edits "
+            "out of the way and run the command again")
+    changed = show_changes(before, after)
     if clashes:
         raise SyncError("conflicts between your edits and the template's, nothing of yours was overwritten: "
                         f"resolve them in {', '.join(clashes)} (git shows them; *.rej files hold what "
