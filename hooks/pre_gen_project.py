@@ -9,7 +9,7 @@ no answer is ever Python code here.
 import json
 import sys
 
-sys.path.insert(0, {{ template_scripts_dir() | jsonify }})
+sys.path.insert(0, json.loads({{ template_scripts_dir() | jsonify | jsonify }}))
 
 from answer_check import report  # noqa: E402
 from cluster_facts import ClusterFacts  # noqa: E402

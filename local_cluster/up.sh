@@ -42,12 +42,15 @@ describe() {
 }
 
 wanted="$(render_conf "$mode")"
-if cluster_answers && node_ready; then
-    if [[ -f "$SLURM_CONF_PATH" ]] && ! grep -qF "$MARKER" "$SLURM_CONF_PATH"; then
+if cluster_answers; then
+    # A cluster answering without our file (its own slurm.conf, a configless
+    # node, SLURM_CONF elsewhere) is a real one.
+    if ! grep -qsF "$MARKER" "$SLURM_CONF_PATH" \
+        || [[ -n "${SLURM_CONF:-}" && "$SLURM_CONF" != "$SLURM_CONF_PATH" ]]; then
         echo "local SLURM cluster: a cluster not managed here already answers; leaving it as it is"
         exit 0
     fi
-    if [[ "$wanted" == "$(cat "$SLURM_CONF_PATH" 2>/dev/null)" ]] \
+    if node_ready && [[ "$wanted" == "$(cat "$SLURM_CONF_PATH" 2>/dev/null)" ]] \
         && { [[ "$mode" == none ]] || accounts_registered; }; then
         echo "local SLURM cluster: already up ($(node_state); $(describe))"
         exit 0

@@ -192,13 +192,12 @@ def render(tmp_path: Path, **answers: str) -> tuple[dict, dict, subprocess.Compl
     assert done.returncode == 0, done.stderr
     project = next(tmp_path.iterdir())
     profile = yaml.safe_load((project / "profiles/slurm/config.yaml").read_text())
-    # Read the coordinator settings the way submit_snakemake.sh does: by sourcing them.
-    shell = subprocess.run(
-        ["bash", "-c", 'source "$1"; for v in "${!COORDINATOR_@}"; do printf "%s=%s\\n" "$v" "${!v}"; done',
-         "read", str(project / "profiles/slurm/coordinator.env")],
-        capture_output=True, text=True, check=True,
-    )
-    coordinator = dict(line.split("=", 1) for line in shell.stdout.splitlines())
+    # Read the coordinator settings the way submit_snakemake.sh does: one value a line, in a fixed order.
+    shell = subprocess.run([sys.executable, str(project / "scripts/coordinator_settings.py")],
+                           capture_output=True, text=True, check=True)
+    names = ("COORDINATOR_PARTITION", "COORDINATOR_ACCOUNT", "COORDINATOR_TIME", "COORDINATOR_MEM_PER_CPU_MB",
+             "COORDINATOR_WALLTIME_WARNING_S")
+    coordinator = dict(zip(names, shell.stdout.split("\n")))
     return profile, coordinator, done
 
 

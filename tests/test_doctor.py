@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support import VENV_BIN, add_test_rules, coordinator_snakemake_pid, make, project_env, run, submit, wait_for_state
+from support import (VENV_BIN, add_test_rules, coordinator_snakemake_pid, make, project_env, queued_jobs, run,
+                     run_id_of, submit, wait_for_state, wait_until)
 
 
 def doctor(project: Path, *args: str, env: dict | None = None) -> tuple[int, dict[str, dict]]:
@@ -129,7 +130,12 @@ def test_a_stale_lock_from_a_killed_coordinator(bake):
         "saw": f"coordinator job {job_id} is gone but .snakemake/locks still holds its lock",
         "fix": "make submit (recovers and resumes) or make unlock",
     }
-    make(project, "unlock")
+    run_id = run_id_of(project, job_id)
+    assert queued_jobs(run_id), "the killed run's rule job should still be in the queue"
+    unlocked = make(project, "unlock")
+    # Its rule job goes first, so that the next run is the only one writing here.
+    assert f"cancelling the rule jobs of run {run_id}" in unlocked.stderr
+    wait_until(lambda: not queued_jobs(run_id), 30, f"rule jobs of run {run_id} still queued after make unlock")
     assert doctor(project)[1]["stale-lock"]["status"] == "PASS"
 
 

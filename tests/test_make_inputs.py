@@ -41,9 +41,20 @@ def test_a_follow_time_is_never_run(bake, marker, value):
 
 
 def test_a_format_is_never_run(bake, marker):
-    done = make(bake(), "status", f"FORMAT=$(shell touch {MARKER})", check=False)
-    assert done.returncode == 0  # not json: the text form
-    assert done.stdout.startswith("coordinator: none")
+    project = bake()
+    for target in ("status", "doctor"):
+        done = make(project, target, f"FORMAT=$(shell touch {MARKER})", check=False)
+        assert done.returncode == 2
+        assert (f"make: FORMAT must be text or json, not '$(shell touch {MARKER})'. "
+                "Example: make status FORMAT=json") in done.stderr
+    assert make(project, "status", "FORMAT=text").stdout.startswith("coordinator: none")
+
+
+def test_only_skip_doctor_1_skips_the_checks(bake):
+    project = bake()
+    for value, skipped in (("1", True), ("0", False), ("no", False), ("", False)):
+        done = make(project, "-n", "submit", f"SKIP_DOCTOR={value}")
+        assert ("--skip-doctor" in done.stdout) == skipped, (value, done.stdout)
 
 
 def test_an_exported_cdpath_changes_no_path(bake):
@@ -66,20 +77,25 @@ def test_a_bad_controller_timeout_is_refused_and_the_lock_is_kept(bake):
         assert (locks / "0.input.lock").is_file()
 
 
-def test_a_state_check_that_crashes_refuses_instead_of_unlocking(bake):
-    """A Python that cannot start (as with a broken PYTHONHOME) must not look like 'no run'."""
+def test_a_state_check_that_crashes_refuses_instead_of_acting(bake, tmp_path):
+    """A status.py that cannot run (here: a PYTHONPATH whose json.py shadows the
+    standard one, as a user's own module may) must not look like 'no run'."""
     project = bake()
     locks = project / ".snakemake" / "locks"
     locks.mkdir(parents=True)
     (locks / "0.input.lock").write_text("a lock of a run that may still be active\n")
     (project / "results").mkdir()
     (project / "results" / "kept.bed").write_text("chr1\t1\t2\n")
-    for target in ("unlock", "clean"):
-        done = make(project, target, env=project_env(PYTHONHOME="/nonexistent"), check=False)
-        assert done.returncode != 0
+    shadow = tmp_path / "shadow"
+    shadow.mkdir()
+    (shadow / "json.py").write_text("raise ImportError('a json.py of the user shadows the standard one')\n")
+    for target in ("unlock", "clean", "cancel", "submit SKIP_DOCTOR=1"):
+        done = make(project, *target.split(), env=project_env(PYTHONPATH=str(shadow)), check=False)
+        assert done.returncode != 0, target
         assert "scripts/status.py could not tell whether a run is active" in done.stderr, done.stderr
     assert (locks / "0.input.lock").is_file()
     assert (project / "results" / "kept.bed").is_file()
+    assert not (project / "logs" / "coordinator" / "latest_job_id").exists()
 
 
 def test_status_names_an_active_local_run(bake):
@@ -152,3 +168,24 @@ def test_a_bad_controller_timeout_fails_make_status_with_its_reason(bake, value)
     assert done.returncode != 0
     assert (f"status.py: SLURM_TIMEOUT_S must be seconds above 0, at most 9999 (such as 5 or 2.5), "
             f"not '{value}'") in done.stderr
+
+
+@pytest.mark.parametrize("line", [
+    "COORDINATOR_PARTITION=debug; touch {marker}",
+    "COORDINATOR_PARTITION=$(touch {marker})",
+    "<<<<<<< ours",
+])
+def test_coordinator_settings_are_read_never_run(bake, marker, line):
+    project = bake()
+    env_file = project / "profiles/slurm/coordinator.env"
+    env_file.write_text(env_file.read_text() + line.format(marker=MARKER) + "\n")
+    done = make(project, "submit", "SKIP_DOCTOR=1", check=False)
+    assert done.returncode != 0
+    first = line.format(marker=MARKER)
+    number = len(env_file.read_text().splitlines())
+    assert (f"coordinator_settings.py: profiles/slurm/coordinator.env line {number} is not NAME='value' with one "
+            f"of COORDINATOR_PARTITION, COORDINATOR_ACCOUNT, COORDINATOR_TIME, COORDINATOR_MEM_PER_CPU_MB, "
+            f"COORDINATOR_WALLTIME_WARNING_S: {first!r}") in done.stderr, done.stderr
+    assert "nothing was submitted: mend profiles/slurm/coordinator.env as said above" in done.stderr
+    assert not Path(MARKER).exists()
+    assert not (project / "logs" / "coordinator" / "latest_job_id").exists()

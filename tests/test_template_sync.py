@@ -234,3 +234,28 @@ def test_the_projects_own_ci_commands_pass(bake):
     for command in commands:
         done = run(["bash", "-c", command], cwd=project, timeout=300)
         assert done.returncode == 0, f"{command}\n{done.stdout}\n{done.stderr}"
+
+
+def test_an_auto_status_command_is_recorded_as_the_command_the_profile_names(template_repo, tmp_path):
+    """cruft create records 'auto' as typed; a later render would resolve it against that day's cluster."""
+    cruft = Path(sys.executable).parent / "cruft"
+    done = run([str(cruft), "create", "--no-input", "--output-dir", str(tmp_path / "projects"), str(template_repo)],
+               env=sync_env(), timeout=120)
+    assert done.returncode == 0, done.stderr
+    project = tmp_path / "projects" / "repeat_family_analysis"
+    assert json.loads((project / ".cruft.json").read_text())["context"]["cookiecutter"]["status_command"] == "auto"
+    git(tmp_path, "init", "-q", str(project))
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "generated")
+
+    done = make(project, "regen-profile", "SET=latency_wait=30", env=sync_env(), timeout=180)
+    assert ("regen-profile: status_command was recorded as auto; kept as squeue, the command the profile names"
+            in done.stdout)
+    answers = json.loads((project / ".cruft.json").read_text())["context"]["cookiecutter"]
+    assert (answers["status_command"], answers["latency_wait"]) == ("squeue", "30")
+    git(project, "commit", "-q", "-am", "latency 30")
+
+    done = make(project, "regen-profile", "SET=status_command=auto", env=sync_env(), timeout=180)
+    assert "regen-profile: status_command auto is squeue on this cluster" in done.stdout
+    assert json.loads((project / ".cruft.json").read_text())["context"]["cookiecutter"]["status_command"] == "squeue"
+    assert yaml.safe_load((project / "profiles/slurm/config.yaml").read_text())["slurm-status-command"] == "squeue"

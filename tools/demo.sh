@@ -13,14 +13,22 @@ project="$out_dir/repeat_family_analysis"
 deadline_s=600
 
 # The demo project is rebuilt every time; nothing else lives in build/demo.
-# A run of the previous demo that is still active is left alone, not deleted.
+# It is deleted only when no run of it can still be writing there.
 if [[ -x "$project/scripts/status.py" ]]; then
     state="$(python3 "$project/scripts/status.py" --field state)" || true
-    if [[ "$state" == pending || "$state" == running ]]; then
-        echo "demo: the previous demo's run is still $state; wait for it ('make -s -C $project status')" \
-            "or stop it ('make -s -C $project cancel'), then run make demo again" >&2
-        exit 1
-    fi
+    case "$state" in
+        none | completed | failed | cancelled | timeout) ;;
+        pending | running | stale)
+            echo "demo: the previous demo's run is $state, so it may still write in $project; stop it" \
+                "('make -s -C $project cancel'), then run make demo again" >&2
+            exit 1
+            ;;
+        *)
+            echo "demo: whether the previous demo's run is still active is not known ('make -s -C $project" \
+                "status' says why); $project was left as it is" >&2
+            exit 1
+            ;;
+    esac
 fi
 rm -rf "$out_dir"
 mkdir -p "$out_dir"

@@ -5,8 +5,8 @@
 # the coordinator and its rule jobs outright.
 #
 # Usage: scripts/cancel.sh
-# Exit codes: 0 stopped or stopping (or nothing to stop); 1 scancel failed;
-# 5 the SLURM controller did not answer.
+# Exit codes: 0 stopped or stopping (or nothing to stop); 1 scancel failed, or
+# the state is not known (status.py failed); 2 usage; 5 the SLURM controller did not answer.
 set -euo pipefail
 # shellcheck source=scripts/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -16,7 +16,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 FORCE_AFTER_S=30
 WAIT_S=8
 
-state="$(coordinator_state)" || true
+state="$(known_coordinator_state "Nothing was cancelled.")" || exit "$EXIT_FAILED"
 job_id="$(latest_job_id || true)"
 request_file="$COORDINATOR_DIR/$job_id.cancel_requested"
 

@@ -4,7 +4,8 @@
 # coordinator, rule jobs of a killed one, a 'make local' run, or a held lock.
 #
 # Usage: scripts/clean.sh
-# Exit codes: 0 cleaned; 3 something may still be running; 5 the SLURM controller did not answer.
+# Exit codes: 0 cleaned; 1 the state is not known (status.py failed); 2 usage;
+# 3 something may still be running; 5 the SLURM controller did not answer.
 set -euo pipefail
 # shellcheck source=scripts/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"

@@ -79,21 +79,32 @@ foreground_run() {
 # coordinator that is pending or running, a Snakemake started through
 # scripts/snakemake.sh, or a state SLURM does not tell. $1 names what is then
 # left undone ("unlocked", "deleted"). Sets COORDINATOR_STATE for the caller.
-refuse_while_a_run_is_active() {
-    local undone="Nothing was $1" code=0 local_run
+# The state as coordinator_state gives it, or the end of the calling script
+# when status.py could not tell: a crash must never read as "nothing is
+# running". $1 names what is then left undone.
+known_coordinator_state() {
+    local state code=0
     # status.py exits with a code per state; only its answer on stdout counts.
-    COORDINATOR_STATE="$(coordinator_state)" || code=$?
+    state="$(coordinator_state)" || code=$?
+    case "$state" in
+        none | pending | running | completed | failed | cancelled | timeout | stale | unknown)
+            echo "$state"
+            ;;
+        *)
+            die "$EXIT_FAILED" "scripts/status.py could not tell whether a run is active (exit $code; 'make status' shows why). $1"
+            ;;
+    esac
+}
+
+refuse_while_a_run_is_active() {
+    local undone="Nothing was $1" local_run
+    COORDINATOR_STATE="$(known_coordinator_state "$undone")" || exit "$EXIT_FAILED"
     case "$COORDINATOR_STATE" in
         pending | running)
             die "$EXIT_ACTIVE" "coordinator job $(latest_job_id) is $COORDINATOR_STATE; stop it with 'make cancel' first. $undone"
             ;;
         unknown)
             die "$EXIT_NO_CONTROLLER" "the SLURM controller did not answer, so whether a run is active is unknown. $undone"
-            ;;
-        none | completed | failed | cancelled | timeout | stale) ;;
-        *)
-            # A crash must never read as "nothing is running".
-            die "$EXIT_FAILED" "scripts/status.py could not tell whether a run is active (exit $code; 'make status' shows why). $undone"
             ;;
     esac
     local_run="$(foreground_run)" ||

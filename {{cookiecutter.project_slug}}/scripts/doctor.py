@@ -17,8 +17,6 @@ import argparse
 import json
 import os
 import re
-import shlex
-import shutil
 import subprocess
 import sys
 from dataclasses import asdict, dataclass
@@ -55,6 +53,7 @@ except ImportError:
 
 import answers  # noqa: E402
 import cluster_facts  # noqa: E402
+import coordinator_settings  # noqa: E402
 import profile_lint  # noqa: E402
 import status as run_status  # noqa: E402
 
@@ -81,17 +80,6 @@ class Check:
 
 def load_slurm_profile() -> dict:
     return profile_lint.load_profile(SLURM_PROFILE_DIR)
-
-
-def coordinator_settings() -> dict[str, str]:
-    """KEY='value' lines of coordinator.env, read without running them."""
-    settings = {}
-    for line in COORDINATOR_ENV.read_text().splitlines():
-        key, sep, value = line.partition("=")
-        if sep and re.fullmatch(r"[A-Z_]+", key):
-            words = shlex.split(value)
-            settings[key] = words[0] if words else ""
-    return settings
 
 
 # --- this shell ------------------------------------------------------------------
@@ -305,7 +293,7 @@ def check_versions() -> Check:
 
 def cluster_answers_from(profile: dict) -> dict:
     resources = profile_lint.resources_as_dict(profile.get("default-resources"))
-    coordinator = coordinator_settings()
+    coordinator = coordinator_settings.read(COORDINATOR_ENV)
     return {
         "slurm_partition": str(resources.get("slurm_partition", "")),
         "coordinator_partition": coordinator.get("COORDINATOR_PARTITION", ""),

@@ -12,8 +12,6 @@
 set -euo pipefail
 # shellcheck source=scripts/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-# shellcheck source=profiles/slurm/coordinator.env
-source "$SLURM_PROFILE/coordinator.env"
 
 case "${1:-}" in
     -h | --help)
@@ -42,8 +40,20 @@ fi
 exec 9>"$COORDINATOR_DIR/.submit.lock"
 flock --nonblock 9 || die "$EXIT_ACTIVE" "another submission of this project is in progress"
 
+# Before anything changes: the coordinator's sbatch settings, read (never
+# run) from profiles/slurm/coordinator.env.
+settings="$(python3 "$PROJECT_DIR/scripts/coordinator_settings.py")" ||
+    die "$EXIT_FAILED" "nothing was submitted: mend profiles/slurm/coordinator.env as said above"
+{
+    IFS= read -r COORDINATOR_PARTITION
+    IFS= read -r COORDINATOR_ACCOUNT
+    IFS= read -r COORDINATOR_TIME
+    IFS= read -r COORDINATOR_MEM_PER_CPU_MB
+    IFS= read -r COORDINATOR_WALLTIME_WARNING_S
+} <<<"$settings"
+
 # status.py also finds (and records again) a coordinator whose record was lost.
-state="$(coordinator_state)" || true
+state="$(known_coordinator_state "Nothing was submitted.")" || exit "$EXIT_FAILED"
 previous_job="$(latest_job_id || true)"
 extra_args=()
 case "$state" in
@@ -67,7 +77,9 @@ case "$state" in
         extra_args+=(--rerun-incomplete)
         ;;
     *)
-        if [[ "$(foreground_run)" == yes ]]; then
+        local_run="$(foreground_run)" ||
+            die "$EXIT_FAILED" "scripts/status.py could not tell whether a local run is active ('make status' shows why). Nothing was submitted"
+        if [[ "$local_run" == yes ]]; then
             die "$EXIT_ACTIVE" "a Snakemake started here with make (local, clean, ...) is running in this project; let it finish first"
         elif locks_present; then
             die "$EXIT_FAILED" "$LOCKS_DIR holds a lock that no coordinator of this project left: if no Snakemake is running in this project, release it with 'make unlock'"

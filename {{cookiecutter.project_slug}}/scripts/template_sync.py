@@ -151,13 +151,27 @@ def parse_assignments(words: list[str], recorded: dict) -> dict[str, str]:
     return changes
 
 
-def check(merged: dict) -> None:
-    """The checks of generation, with the same messages; raises on any error."""
+def check(merged: dict) -> cluster_facts.ClusterFacts:
+    """The checks of generation, with the same messages; raises on any error.
+    Returns what the cluster said."""
     offline = os.environ.get("SLURM_TEMPLATE_OFFLINE")
     facts = cluster_facts.ClusterFacts(reachable=False, problem="SLURM_TEMPLATE_OFFLINE is set") if offline \
         else cluster_facts.gather()
     if answer_check.report(merged, facts):
         raise SyncError("nothing was changed: correct the values above")
+    return facts
+
+
+def pin_status_command(changes: dict[str, str], recorded: dict, facts: cluster_facts.ClusterFacts) -> None:
+    """'auto' is resolved against the cluster of the day it is rendered: the record
+    must name the command itself, or the profile and its record drift apart."""
+    if changes.get("status_command") == "auto":
+        changes["status_command"] = cluster_facts.resolve_status_command("auto", facts)
+        print(f"regen-profile: status_command auto is {changes['status_command']} on this cluster")
+    elif "status_command" not in changes and recorded.get("status_command") == "auto":
+        changes["status_command"] = resolved_status_command(PROJECT_DIR, "auto")
+        print(f"regen-profile: status_command was recorded as auto; kept as {changes['status_command']}, "
+              "the command the profile names")
 
 
 def snapshot() -> dict[str, bytes]:
@@ -191,8 +205,10 @@ def show_changes(before: dict[str, bytes], after: dict[str, bytes], out=sys.stdo
 
 
 def cruft(*args: str) -> subprocess.CompletedProcess:
-    executable = shutil.which("cruft") or str(Path(sys.executable).parent / "cruft")
-    if not Path(executable).exists():
+    # The project's .venv first, as for snakemake (scripts/common.sh), then PATH.
+    candidates = [PROJECT_DIR / ".venv" / "bin" / "cruft", shutil.which("cruft"), Path(sys.executable).parent / "cruft"]
+    executable = next((str(path) for path in candidates if path and Path(path).is_file()), "")
+    if not executable:
         raise SyncError("cruft is not installed: pip install -r requirements.txt (or make venv)")
     return subprocess.run([executable, "update", "--project-dir", str(PROJECT_DIR), "--skip-apply-ask",
                            "--allow-untracked-files", *args], capture_output=True, text=True)
@@ -228,8 +244,8 @@ def run_cruft(args: list[str], undo_on_conflict: bool = False) -> list[str]:
     if clashes and undo_on_conflict:
         restore(before, after)
         files = sorted({name.removesuffix(".rej") for name in clashes})
-        print(f"What the new answers would change (the lines that clash with your edits are marked "
-              f"<<<<<<< ... >>>>>>> or listed as rejected hunks):", file=sys.stderr)
+        print("What the new answers would change (the lines that clash with your edits are marked "
+              "<<<<<<< ... >>>>>>> or listed as rejected hunks):", file=sys.stderr)
         show_changes(before, after, out=sys.stderr)
         raise SyncError(
             f"your edits in {', '.join(files)} touch lines that these answers change; nothing was changed "
@@ -275,7 +291,8 @@ def regen_profile(argv: list[str]) -> int:
     for derived, value in followed.items():
         print(f"regen-profile: {derived} follows {answers.DEFAULTS_FROM[derived]} (it had the same value): {value}")
     changes.update(followed)
-    check({**recorded, **changes})
+    facts = check({**recorded, **changes})
+    pin_status_command(changes, recorded, facts)
     changed = run_cruft(["--variables-to-update", json.dumps(changes), "--checkout", record["commit"]],
                         undo_on_conflict=True)
     print(f"regen-profile: {', '.join(f'{k}={v}' for k, v in changes.items())}; changed: "
