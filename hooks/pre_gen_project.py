@@ -8,8 +8,10 @@ no answer is ever Python code here.
 
 import json
 import sys
+from pathlib import Path
 
-sys.path.insert(0, json.loads({{ template_scripts_dir() | jsonify | jsonify }}))
+SCRIPTS_DIR = Path(json.loads({{ template_scripts_dir() | jsonify | jsonify }}))
+sys.path.insert(0, str(SCRIPTS_DIR))
 
 from answer_check import report  # noqa: E402
 from cluster_facts import ClusterFacts  # noqa: E402
@@ -19,5 +21,9 @@ FACTS = ClusterFacts.from_dict(json.loads({{ cluster_facts() | jsonify | jsonify
 
 if __name__ == "__main__":
     if report(ANSWERS, FACTS):
-        print("Nothing was generated. Run cookiecutter again with the answers above corrected.", file=sys.stderr)
+        # cookiecutter saved the answers before this hook ran: no need to type them all again.
+        replay = f"~/.cookiecutter_replay/{SCRIPTS_DIR.parent.parent.name}.json"
+        print(f"Nothing was generated. Run cookiecutter again with the answers above corrected, or correct "
+              f"them in its replay file ({replay} by default) and run: cookiecutter --replay-file {replay} "
+              "TEMPLATE", file=sys.stderr)
         sys.exit(1)

@@ -284,3 +284,28 @@ def test_decisions_about_a_cluster(tmp_path):
     short_age = ClusterFacts(reachable=True, partitions=["debug"], accounting=False, min_job_age_s=60)
     errors, warnings = check_against_cluster({**answers, "slurm_account": ""}, short_age)
     assert errors == [] and "MinJobAge=60 s" in warnings[0]
+
+
+def test_refused_answers_are_corrected_in_the_replay_file(tmp_path):
+    """Typing every answer again is not needed: cookiecutter saved them before the check."""
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"replay_dir": str(tmp_path / "replay")}))
+    env = {**project_env(), "SLURM_TEMPLATE_OFFLINE": "1"}
+    base = [sys.executable, "-m", "cookiecutter", "--config-file", str(config), "--output-dir", str(tmp_path / "out")]
+    done = subprocess.run([*base, "--no-input", str(TEMPLATE_DIR), "default_mem_mb=4 gigs", "latency_wait=30"],
+                          capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode != 0
+    replay = f"~/.cookiecutter_replay/{TEMPLATE_DIR.name}.json"
+    assert (f"or correct them in its replay file ({replay} by default) and run: cookiecutter --replay-file "
+            f"{replay} TEMPLATE") in done.stderr
+    replay_file = tmp_path / "replay" / f"{TEMPLATE_DIR.name}.json"
+    saved = json.loads(replay_file.read_text())
+    assert saved["cookiecutter"]["default_mem_mb"] == "4 gigs"
+    saved["cookiecutter"]["default_mem_mb"] = "4G"
+    replay_file.write_text(json.dumps(saved))
+
+    done = subprocess.run([*base, "--replay-file", str(replay_file), str(TEMPLATE_DIR)],
+                          capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 0, done.stderr
+    profile = yaml.safe_load((tmp_path / "out/repeat_family_analysis/profiles/slurm/config.yaml").read_text())
+    assert (profile["default-resources"]["mem_mb"], profile["latency-wait"]) == (4096, 30)

@@ -63,3 +63,11 @@ def test_an_account_that_cannot_be_checked_is_said_so(tmp_path):
     done = cookiecutter(tmp_path, {"slurm_account": "lab9"}, offline=False)
     assert done.returncode == 0, done.stderr
     assert "WARNING slurm_account: 'lab9' was not checked: this cluster has accounting disabled" in done.stderr
+
+
+def test_a_bad_format_and_a_missing_partition_are_both_reported_in_one_round(tmp_path):
+    done = cookiecutter(tmp_path, {"default_mem_mb": "4 gigs", "slurm_partition": "gpu"}, offline=False)
+    assert done.returncode != 0
+    errors = [line.split(":", 1)[0] for line in done.stderr.splitlines() if line.startswith("ERROR ")]
+    assert errors == ["ERROR default_mem_mb", "ERROR slurm_partition"]
+    assert list(tmp_path.iterdir()) == []

@@ -26,7 +26,6 @@ from support import (
     run_id_of,
     status_json,
     submit,
-    wait_for_state,
     wait_until,
 )
 

@@ -117,6 +117,7 @@ def test_regenerate_the_profile_and_take_a_template_update(project, template_rep
     changed = git(project, "status", "--porcelain").splitlines()
     assert sorted(line.split(maxsplit=1)[1] for line in changed) == [
         ".cruft.json", "profiles/slurm/config.yaml", "profiles/slurm/coordinator.env"]
+    assert git(project, "diff", "--cached", "--name-only") == "", "all changed, none staged: the user reviews them"
     git(project, "commit", "-q", "-am", "new profile")
 
     bad = make(project, "regen-profile", "SET=latency_wait=700", env=sync_env(), check=False, timeout=180)

@@ -115,6 +115,8 @@ def check_against_cluster(
     refused = set()
     for name in ("slurm_partition", "coordinator_partition"):
         value = str(answers.get(name, ""))
+        if not value:
+            continue  # refused by its own rule already
         missing = [p for p in value.split(",") if p not in facts.partitions]
         if not missing or (value in refused and not repeat_same_partition):
             continue

@@ -45,7 +45,8 @@ log="$(coordinator_log "$job_id")"
 [[ -f "$log" ]] || die "$EXIT_NONE" "coordinator job $job_id has not written its log yet ($log)"
 
 echo "==> $log <=="
-if [[ "$follow_s" -gt 0 ]]; then
+# A coordinator that has ended writes nothing more: no need to wait.
+if [[ "$follow_s" -gt 0 && ! -f "$COORDINATOR_DIR/$job_id.end" ]]; then
     timeout "$follow_s" tail -n "$lines" -F "$log" || true
 else
     tail -n "$lines" "$log"

@@ -142,7 +142,8 @@ def parse_assignments(words: list[str], recorded: dict) -> dict[str, str]:
         name, sep, value = word.partition("=")
         if not sep or name not in answers.RULES:
             raise SyncError(f"{word!r} is not NAME=VALUE with a known answer. Accepted names: "
-                            f"{', '.join(sorted(set(answers.RULES) - FIXED_ANSWERS))}. Example: latency_wait=90")
+                            f"{', '.join(sorted(set(answers.RULES) - FIXED_ANSWERS))}; quote a value with spaces. "
+                            "Example: SET=\"latency_wait=90 description='two words'\"")
         if name in FIXED_ANSWERS:
             raise SyncError(f"{name} names the project itself and cannot be changed here")
         changes[name] = value
@@ -252,6 +253,9 @@ def run_cruft(args: list[str], undo_on_conflict: bool = False) -> list[str]:
             "(answers and files are as before). Make the change shown above by hand, or move your edits "
             "out of the way and run the command again")
     changed = show_changes(before, after)
+    if not clashes:
+        # cruft stages some files and not others: leave them all for the user to review and commit.
+        git_in(PROJECT_DIR, "reset", "--quiet")
     if clashes:
         raise SyncError("conflicts between your edits and the template's, nothing of yours was overwritten: "
                         f"resolve them in {', '.join(clashes)} (git shows them; *.rej files hold what "
@@ -288,10 +292,10 @@ def regen_profile(argv: list[str]) -> int:
     recorded = record["context"]["cookiecutter"]
     changes = parse_assignments(words, recorded)
     followed = follow_defaults(changes, recorded)
-    for derived, value in followed.items():
-        print(f"regen-profile: {derived} follows {answers.DEFAULTS_FROM[derived]} (it had the same value): {value}")
     changes.update(followed)
     facts = check({**recorded, **changes})
+    for derived, value in followed.items():
+        print(f"regen-profile: {derived} follows {answers.DEFAULTS_FROM[derived]} (it had the same value): {value}")
     pin_status_command(changes, recorded, facts)
     changed = run_cruft(["--variables-to-update", json.dumps(changes), "--checkout", record["commit"]],
                         undo_on_conflict=True)
