@@ -169,6 +169,14 @@ rule environment_report:
 """
 
 
+def start_slow_local_run(project: Path, sleep_seconds: int = 60) -> subprocess.Popen:
+    """`make local` of the slow test rule, in a process group of its own (for killpg)."""
+    add_test_rules(project, sleep_seconds=sleep_seconds)
+    return subprocess.Popen([str(project / "scripts/snakemake.sh"), "local", "results/example.slow.bed"],
+                            cwd=project, env=project_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+
+
 def add_test_rules(project: Path, sleep_seconds: int = 40) -> None:
     """A slow step after the example (results/<name>.slow.bed) and a rule that
     records its environment, as a user would add rules to the workflow."""

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from support import (VENV_BIN, add_test_rules, coordinator_snakemake_pid, make, project_env, queued_jobs, run,
-                     run_id_of, submit, wait_for_state, wait_until)
+                     run_id_of, start_slow_local_run, submit, wait_for_state, wait_until)
 
 
 def doctor(project: Path, *args: str, env: dict | None = None) -> tuple[int, dict[str, dict]]:
@@ -141,10 +141,7 @@ def test_a_stale_lock_from_a_killed_coordinator(bake):
 
 def test_a_lock_left_by_a_killed_local_run(bake):
     project = bake()
-    add_test_rules(project, sleep_seconds=60)
-    local = subprocess.Popen([str(project / "scripts/snakemake.sh"), "local", "results/example.slow.bed"],
-                             cwd=project, env=project_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             start_new_session=True)
+    local = start_slow_local_run(project)
     locks = project / ".snakemake" / "locks"
     deadline = time.monotonic() + 60
     while not (locks.is_dir() and any(locks.iterdir())):

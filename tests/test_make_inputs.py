@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from support import add_test_rules, make, project_env, run
+from support import make, project_env, run, start_slow_local_run
 
 MARKER = Path("/tmp/template-make-injection-marker")
 
@@ -100,10 +99,7 @@ def test_a_state_check_that_crashes_refuses_instead_of_acting(bake, tmp_path):
 
 def test_status_names_an_active_local_run(bake):
     project = bake()
-    add_test_rules(project, sleep_seconds=60)
-    local = subprocess.Popen([str(project / "scripts/snakemake.sh"), "local", "results/example.slow.bed"],
-                             cwd=project, env=project_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             start_new_session=True)
+    local = start_slow_local_run(project)
     try:
         line = "local run:   a 'make local' run is active in this directory (it holds the lock until it ends)"
         deadline = time.monotonic() + 60
@@ -133,10 +129,7 @@ def sleeping_in_group(group: int) -> bool:
 def test_rules_left_running_by_a_killed_local_run_still_block_unlock_and_clean(bake):
     """kill -9 of Snakemake alone (as the OOM killer does) leaves its rule running."""
     project = bake()
-    add_test_rules(project, sleep_seconds=60)
-    local = subprocess.Popen([str(project / "scripts/snakemake.sh"), "local", "results/example.slow.bed"],
-                             cwd=project, env=project_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             start_new_session=True)
+    local = start_slow_local_run(project)
     try:
         deadline = time.monotonic() + 60
         while not sleeping_in_group(local.pid):
