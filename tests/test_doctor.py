@@ -162,31 +162,23 @@ def test_an_export_list_without_all_strips_the_environment(bake):
     assert line_of(project, "export-env", project_env(SLURM_EXPORT_ENV="ALL,EXTRA=1")).startswith("PASS")
 
 
-def test_braces_in_the_project_path(tmp_path):
+@pytest.mark.parametrize(("directory", "saw_ends", "fix"), [
+    ("run{1}", "contains '{' and '}': Snakemake reads them in paths as wildcards and patterns, and then ignores the "
+               "profile or fails", "move the project to a directory without '{', '}', '[' or ']' in its path"),
+    ("runs 100%", "contains '%': sbatch reads file names as patterns, and the rule jobs of the SLURM plugin fail "
+                  "without a log there", "move the project to a directory without '%' or '\\' in its path"),
+], ids=["braces", "percent"])
+def test_characters_in_the_project_path_that_break_runs(tmp_path, directory, saw_ends, fix):
     from test_answers import cookiecutter
 
-    parent = tmp_path / "run{1}"
-    parent.mkdir()
-    assert cookiecutter(parent, {}).returncode == 0
-    code, checks = doctor(parent / "repeat_family_analysis", "--quick")
-    assert code == 1
-    assert checks["project-path"]["saw"].endswith("contains '{' and '}': Snakemake reads them in paths as "
-                                                 "wildcards and patterns, and then ignores the profile or fails")
-    assert checks["project-path"]["fix"] == "move the project to a directory without '{', '}', '[' or ']' in its path"
-
-
-def test_a_percent_sign_in_the_project_path(tmp_path):
-    from test_answers import cookiecutter
-
-    parent = tmp_path / "runs 100%"
+    parent = tmp_path / directory
     parent.mkdir()
     assert cookiecutter(parent, {}).returncode == 0
     code, checks = doctor(parent / "repeat_family_analysis", "--quick")
     assert code == 1
     assert checks["project-path"]["status"] == "FAIL"
-    assert checks["project-path"]["saw"].endswith("contains '%': sbatch reads file names as patterns, and the "
-                                                 "rule jobs of the SLURM plugin fail without a log there")
-    assert checks["project-path"]["fix"] == "move the project to a directory without '%' or '\\' in its path"
+    assert checks["project-path"]["saw"].endswith(saw_ends)
+    assert checks["project-path"]["fix"] == fix
 
 
 def test_state_left_by_a_run_started_in_another_directory(bake):
