@@ -126,7 +126,17 @@ def cancel_everything_of(project: Path) -> None:
     coordinator_dir = project / "logs" / "coordinator"
     if not coordinator_dir.is_dir():
         return
-    coordinators = [log.stem for log in coordinator_dir.glob("*.log")]
+    # A coordinator still pending has written no log yet: its record and its name find it.
+    coordinators = {log.stem for log in coordinator_dir.glob("*.log")}
+    latest = coordinator_dir / "latest_job_id"
+    if latest.is_file() and latest.read_text().strip().isdigit():
+        coordinators.add(latest.read_text().strip())
+    name = subprocess.run([sys.executable, str(project / "scripts/status.py"), "--field", "coordinator_name"],
+                          capture_output=True, text=True, timeout=30).stdout.strip()
+    if name:
+        coordinators |= set(subprocess.run(["squeue", "--noheader", "--name", name, "--format=%i"],
+                                           capture_output=True, text=True, timeout=10).stdout.split())
+    coordinators = sorted(coordinators)
     run_ids = [line.split(": ", 1)[1] for log in coordinator_dir.glob("*.log")
                for line in log.read_text(errors="replace").splitlines() if line.startswith("SLURM run ID: ")]
     if coordinators:

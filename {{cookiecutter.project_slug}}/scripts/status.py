@@ -117,13 +117,19 @@ class Status:
     log_tail: list[str] = field(default_factory=list)
 
 
+# An squeue error within this many seconds is a refused query, worth one more try.
+QUICK_ERROR_S = 2
+
+
 def squeue(*args: str) -> list[list[str]]:
     """squeue rows split on '|'; [] when SLURM no longer knows the job.
 
-    A busy controller sometimes refuses one query ("Socket timed out", "Zero
-    Bytes were transmitted"): such an error is asked once more, a timeout is not.
+    A busy controller sometimes refuses one query at once ("Socket timed out",
+    "Zero Bytes were transmitted"): such a quick error is asked once more; a
+    timeout, or an error that took seconds (a controller that is down), is not.
     """
     for attempt in (1, 2):
+        started = time.monotonic()
         try:
             done = subprocess.run(
                 ["squeue", "--noheader", *args], capture_output=True, text=True, timeout=SLURM_TIMEOUT_S
@@ -136,8 +142,10 @@ def squeue(*args: str) -> list[list[str]]:
             return [line.split("|") for line in done.stdout.splitlines() if line.strip()]
         if "Invalid job id" in done.stderr:
             return []
-        if attempt == 1:
+        if attempt == 1 and time.monotonic() - started < QUICK_ERROR_S:
             time.sleep(1)
+        else:
+            break
     raise ControllerUnreachable(done.stderr.strip() or f"squeue exited with {done.returncode}")
 
 
