@@ -182,3 +182,15 @@ def test_coordinator_settings_are_read_never_run(bake, marker, line):
     assert "nothing was submitted: mend profiles/slurm/coordinator.env as said above" in done.stderr
     assert not Path(MARKER).exists()
     assert not (project / "logs" / "coordinator" / "latest_job_id").exists()
+
+
+def test_logs_does_not_wait_on_a_coordinator_that_has_ended(bake):
+    project = bake()
+    coordinators = project / "logs" / "coordinator"
+    coordinators.mkdir(parents=True)
+    (coordinators / "latest_job_id").write_text("4242\n")
+    (coordinators / "4242.log").write_text("Finished jobid: 3 (Rule: all)\n3 of 3 steps (100%) done\n")
+    (coordinators / "4242.end").write_text("exit_code=0\nreason=\nstarted=\nended=2026-12-04T08:00:00+00:00\n")
+    # Following for 60 s would outlast the 30 s given here: an ended run has nothing more to say.
+    done = make(project, "logs", "FOLLOW=60", timeout=30)
+    assert "3 of 3 steps (100%) done" in done.stdout

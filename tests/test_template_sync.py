@@ -260,3 +260,12 @@ def test_an_auto_status_command_is_recorded_as_the_command_the_profile_names(tem
     assert "regen-profile: status_command auto is squeue on this cluster" in done.stdout
     assert json.loads((project / ".cruft.json").read_text())["context"]["cookiecutter"]["status_command"] == "squeue"
     assert yaml.safe_load((project / "profiles/slurm/config.yaml").read_text())["slurm-status-command"] == "squeue"
+
+
+def test_a_template_in_a_path_with_an_emoji_bakes(template_repo, tmp_path):
+    moved = tmp_path / "tpl 🧬"
+    template_repo.rename(moved)
+    done = run([sys.executable, "-m", "cookiecutter", "--no-input", "--output-dir", str(tmp_path / "out"), str(moved)],
+               env=sync_env(), timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out/repeat_family_analysis/profiles/slurm/config.yaml").is_file()
